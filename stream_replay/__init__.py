@@ -1,0 +1,55 @@
+"""stream_replay: record Cohere chat streams once, replay them through the real SDK forever.
+
+The public names load lazily, so ``import stream_replay`` (and the pytest plugin)
+costs next to nothing until a name is used: cohere, httpx, vcrpy and deepdiff are
+imported only by the code that needs them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._version import __version__
+
+if TYPE_CHECKING:
+    from .cassette import Cassette as Cassette
+    from .cassette import Interaction as Interaction
+    from .cassette import dumps_cassette as dumps_cassette
+    from .cassette import load_cassette as load_cassette
+    from .cassette import loads_cassette as loads_cassette
+    from .cassette import save_cassette as save_cassette
+    from .errors import CassetteError as CassetteError
+    from .errors import NoMatchError as NoMatchError
+    from .errors import RecordingEndedError as RecordingEndedError
+    from .errors import StreamReplayError as StreamReplayError
+    from .importers.vcr import read_vcr as read_vcr
+    from .replay.client import replay_client as replay_client
+    from .replay.transport import ReplayTransport as ReplayTransport
+
+_EXPORTS = {
+    "Cassette": "stream_replay.cassette",
+    "Interaction": "stream_replay.cassette",
+    "dumps_cassette": "stream_replay.cassette",
+    "load_cassette": "stream_replay.cassette",
+    "loads_cassette": "stream_replay.cassette",
+    "save_cassette": "stream_replay.cassette",
+    "CassetteError": "stream_replay.errors",
+    "NoMatchError": "stream_replay.errors",
+    "RecordingEndedError": "stream_replay.errors",
+    "StreamReplayError": "stream_replay.errors",
+    "read_vcr": "stream_replay.importers.vcr",
+    "replay_client": "stream_replay.replay.client",
+    "ReplayTransport": "stream_replay.replay.transport",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'stream_replay' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

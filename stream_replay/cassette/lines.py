@@ -1,0 +1,135 @@
+"""The events block of a cassette: one event per line.
+
+Each line is ``<offset> <name> <payload>``:
+
+- ``offset``: seconds from the request to the event (``0.0125``), or ``-`` when the
+  recording has no timing (streams imported from vcrpy);
+- ``name``: the event type (SSE ``event:`` name on v2, ``event_type`` on v1), or
+  ``[DONE]`` for v2's terminator, which has no payload;
+- ``payload``: the event's JSON text exactly as sent, starting with ``{``; or, for a
+  block that is not framed the canonical way, its exact text as one JSON string
+  (starting with ``"``), e.g. ``"event: x\\r\\ndata: {}\\r\\n\\r\\n"``.
+"""
+
+from __future__ import annotations
+
+import json
+
+from ..wire import WireEvent
+from ..wire.events import DONE
+
+_OFFSET_FORMAT = "{:.4f}"
+
+
+def format_line(event: WireEvent) -> str:
+    offset = "-" if event.offset is None else _OFFSET_FORMAT.format(event.offset)
+    if event.raw is not None:
+        text = event.raw.decode("utf-8", "surrogateescape")
+        return f"{offset} {event.name} {json.dumps(text)}"
+    if event.data is None:
+        return f"{offset} {DONE}"
+    return f"{offset} {event.name} {event.data}"
+
+
+def format_block(events: tuple[WireEvent, ...] | list[WireEvent]) -> str:
+    return "".join(format_line(e) + "\n" for e in events)
+
+
+class LineError(ValueError):
+    """A line of an events block that cannot be read; the message says why and how to fix."""
+
+    def __init__(self, index: int, problem: str, fix: str) -> None:
+        self.index = index
+        self.problem = problem
+        self.fix = fix
+        super().__init__(problem)
+
+
+def parse_block(block: str, *, ndjson: bool) -> list[WireEvent]:
+    """Parse an events block; raises ``LineError`` naming the first bad line."""
+    lines = block.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    events: list[WireEvent] = []
+    timed: bool | None = None
+    for index, line in enumerate(lines):
+        parts = line.split(" ", 2)
+        if len(parts) < 2:
+            raise LineError(
+                index,
+                f"cannot read event line {line!r}",
+                "each line is '<offset> <type> <json>', e.g. "
+                "'0.0120 content-delta {\"type\":\"content-delta\",...}'",
+            )
+        offset_text, name = parts[0], parts[1]
+        offset = _parse_offset(index, offset_text)
+        if timed is None:
+            timed = offset is not None
+        elif timed != (offset is not None):
+            raise LineError(
+                index,
+                "some events have a time offset and some have '-'",
+                "give every event of a stream an offset, or none ('-')",
+            )
+        if len(parts) == 2:
+            if name != DONE or ndjson:
+                raise LineError(
+                    index,
+                    f"event {name!r} has no payload",
+                    "put the event's JSON after its type; only v2's [DONE] stands alone",
+                )
+            events.append(WireEvent(DONE, None, None, offset))
+            continue
+        payload = parts[2]
+        if payload.startswith('"'):
+            try:
+                text = json.loads(payload)
+            except ValueError as exc:
+                raise LineError(
+                    index,
+                    f"the raw block is not a valid JSON string ({exc})",
+                    "a payload starting with '\"' must be one JSON string holding the "
+                    "exact bytes of the block",
+                ) from None
+            if not isinstance(text, str):
+                raise LineError(index, "the raw block is not one JSON string", "quote the block as a JSON string")
+            events.append(WireEvent(name, None, text.encode("utf-8", "surrogateescape"), offset))
+        elif payload[:1] in ("{", "["):
+            if ndjson and f'"event_type":"{name}"' not in payload and _v1_type(payload) != name:
+                raise LineError(
+                    index,
+                    f"the line says {name!r} but its JSON has another event_type",
+                    "make the type column equal the payload's \"event_type\"",
+                )
+            events.append(WireEvent(name, payload, None, offset))
+        else:
+            raise LineError(
+                index,
+                f"the payload of {name!r} is neither JSON ('{{...}}') nor a raw block ('\"...\"')",
+                "write the event's JSON text after its type",
+            )
+    return events
+
+
+def _parse_offset(index: int, text: str) -> float | None:
+    if text == "-":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0.0 or value == float("inf"):
+        raise LineError(
+            index,
+            f"time offset {text!r} is not a number of seconds >= 0",
+            "start the line with the event's offset in seconds (e.g. 0.0120) or '-'",
+        )
+    return value
+
+
+def _v1_type(payload: str) -> object:
+    try:
+        obj = json.loads(payload)
+    except ValueError:
+        return None
+    return obj.get("event_type") if isinstance(obj, dict) else None

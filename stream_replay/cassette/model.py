@@ -1,0 +1,131 @@
+"""The cassette as values: what a cassette file holds, independent of YAML."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from ..wire import StreamFormat, WireEvent, encode
+from ..wire.jsontext import BODY_STYLES
+
+#: How a recorded stream ended.
+#: ``completed``: the terminator arrived (v2 ``[DONE]``, v1 ``stream-end``);
+#: ``truncated``: the body ended without it;
+#: ``failed``: the connection failed mid-stream (``StreamError`` says how);
+#: ``stopped``: the consumer stopped reading before the end.
+Outcome = Literal["completed", "truncated", "failed", "stopped"]
+OUTCOMES: tuple[str, ...] = ("completed", "truncated", "failed", "stopped")
+
+#: Seconds between events when a stream without timing is replayed at ``speed=1.0``:
+#: the first event 20 ms after the request, then one every 20 ms.
+DEFAULT_EVENT_GAP = 0.020
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    """A request or non-streamed response body.
+
+    ``json`` is the parsed JSON (when the body is JSON) and ``style`` names how its
+    exact bytes are written back (see ``wire.jsontext.BODY_STYLES``); ``text`` is the
+    body itself when it is not JSON or no style reproduces it.
+    """
+
+    json: Any = None
+    style: str | None = None
+    text: str | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return self.style is None and not self.text
+
+    def to_bytes(self) -> bytes:
+        if self.style is not None:
+            return BODY_STYLES[self.style](self.json).encode()
+        return (self.text or "").encode("utf-8", "surrogateescape")
+
+    def parsed(self) -> Any:
+        """The JSON value, parsing ``text`` when it is JSON kept as text; else None."""
+        if self.style is not None:
+            return self.json
+        if self.text:
+            try:
+                return json.loads(self.text)
+            except ValueError:
+                return None
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    method: str
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    body: Body = field(default_factory=Body)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamError:
+    """The exception a consumer saw when a recorded stream failed (``failed``)."""
+
+    type: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Stream:
+    """A streamed response body, event by event."""
+
+    format: StreamFormat
+    events: tuple[WireEvent, ...]
+    outcome: Outcome = "completed"
+    error: StreamError | None = None
+
+    @property
+    def timed(self) -> bool:
+        return bool(self.events) and all(e.offset is not None for e in self.events)
+
+    def body(self) -> bytes:
+        return encode(self.events, self.format)
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: Body = field(default_factory=Body)
+    stream: Stream | None = None
+
+    def body_bytes(self) -> bytes:
+        return self.stream.body() if self.stream is not None else self.body.to_bytes()
+
+
+@dataclass(frozen=True, slots=True)
+class Interaction:
+    request: Request
+    response: Response
+
+
+@dataclass(frozen=True, slots=True)
+class Meta:
+    """Who made the cassette, when, with what. ``source`` carries attribution."""
+
+    recorded_at: str | None = None
+    cohere_version: str | None = None
+    stream_replay_version: str | None = None
+    source: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Cassette:
+    interactions: tuple[Interaction, ...]
+    meta: Meta = field(default_factory=Meta)
+    path: Path | None = None
+
+    def with_path(self, path: Path | None) -> Cassette:
+        return replace(self, path=path)
+
+    @property
+    def label(self) -> str:
+        return str(self.path) if self.path is not None else "<in-memory cassette>"

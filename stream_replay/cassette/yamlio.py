@@ -1,0 +1,542 @@
+"""Cassette files: YAML version 1, written diff-friendly, read safely, saved atomically.
+
+The layout (see README, "Cassette format")::
+
+    format: stream-replay-cassette
+    version: 1
+    recorded_at: ...            # metadata
+    interactions:
+    - request: {method, url, headers, body_style, body}
+      response:
+        status: 200
+        headers: {content-type: text/event-stream}
+        stream:
+          format: sse           # sse (v2) or ndjson (v1)
+          outcome: completed    # completed | truncated | failed | stopped
+          event_count: 74
+          events: |             # one event per line, see cassette.lines
+            0.0000 message-start {...}
+    end_of_cassette: true       # a file cut anywhere lacks this last line
+
+Only a safe YAML loader is used (libyaml's when present): no ``!!python/*`` tag is
+ever constructed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import CassetteError, UnsafeCassetteError
+from .lines import LineError, format_block, parse_block
+from .model import (
+    OUTCOMES,
+    Body,
+    Cassette,
+    Interaction,
+    Meta,
+    Request,
+    Response,
+    Stream,
+    StreamError,
+)
+
+FORMAT_NAME = "stream-replay-cassette"
+FORMAT_VERSION = 1
+#: Files larger than this are refused before they are read (override with the
+#: ``STREAM_REPLAY_MAX_CASSETTE_BYTES`` environment variable or ``max_bytes=``).
+MAX_CASSETTE_BYTES = 64 * 1024 * 1024
+END_KEY = "end_of_cassette"
+
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+_HEADER = (
+    "# stream_replay cassette: real Cohere chat streams, one event per line\n"
+    "# (<seconds> <type> <json>). Format: README.md, 'Cassette format'.\n"
+)
+
+
+class _Literal(str):
+    """A string written as a YAML literal block (``|``)."""
+
+
+class _Dumper(_BaseDumper):  # type: ignore[misc]
+    pass
+
+
+def _literal(dumper: Any, value: _Literal) -> Any:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", str(value), style="|")
+
+
+_Dumper.add_representer(_Literal, _literal)
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def dumps_cassette(cassette: Cassette) -> str:
+    """The cassette as YAML text (deterministic: the same cassette gives the same text)."""
+    doc: dict[str, Any] = {"format": FORMAT_NAME, "version": FORMAT_VERSION}
+    meta = cassette.meta
+    for key in ("recorded_at", "cohere_version", "stream_replay_version", "source"):
+        value = getattr(meta, key)
+        if value is not None:
+            doc[key] = value
+    doc["interactions"] = [_interaction_doc(i) for i in cassette.interactions]
+    doc[END_KEY] = True
+    text: str = yaml.dump(
+        doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100, default_flow_style=False
+    )
+    return _HEADER + text
+
+
+def _body_doc(body: Body, into: dict[str, Any]) -> None:
+    if body.style is not None:
+        into["body_style"] = body.style
+        pretty = json.dumps(body.json, indent=2, ensure_ascii=False)
+        if not all(_fits(line) for line in pretty.split("\n")):
+            pretty = json.dumps(body.json, indent=2)
+        into["body"] = _Literal(pretty + "\n")
+    elif body.text:
+        into["body_text"] = body.text
+
+
+def _fits(line: str) -> bool:
+    from ..wire.events import fits_one_line
+
+    return fits_one_line(line) and not line.endswith(" ")
+
+
+def _interaction_doc(interaction: Interaction) -> dict[str, Any]:
+    req = interaction.request
+    request: dict[str, Any] = {"method": req.method, "url": req.url}
+    if req.headers:
+        request["headers"] = dict(req.headers)
+    _body_doc(req.body, request)
+    res = interaction.response
+    response: dict[str, Any] = {"status": res.status}
+    if res.headers:
+        response["headers"] = dict(res.headers)
+    if res.stream is not None:
+        stream = res.stream
+        sdoc: dict[str, Any] = {
+            "format": stream.format,
+            "outcome": stream.outcome,
+        }
+        if stream.error is not None:
+            sdoc["error"] = {"type": stream.error.type, "message": stream.error.message}
+        sdoc["timing"] = "recorded" if stream.timed else "none"
+        sdoc["event_count"] = len(stream.events)
+        sdoc["events"] = _Literal(format_block(stream.events))
+        response["stream"] = sdoc
+    else:
+        _body_doc(res.body, response)
+    return {"request": request, "response": response}
+
+
+def save_cassette(
+    cassette: Cassette,
+    path: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+    secrets: Iterable[str] = (),
+) -> Path:
+    """Write ``cassette`` to ``path`` atomically; returns the path.
+
+    The text goes to a temporary file in the same folder, is flushed and fsynced,
+    then replaces ``path`` in one ``os.replace``: a reader sees the old file or the
+    new one, never a part. An existing file is kept unless ``overwrite=True``.
+    Before anything is written, the text is searched for each of ``secrets``
+    (the API key in use): a hit refuses the save.
+    """
+    target = Path(path)
+    text = dumps_cassette(cassette)
+    for secret in secrets:
+        if secret and secret in text:
+            line = text.count("\n", 0, text.index(secret)) + 1
+            raise UnsafeCassetteError(
+                "the cassette would contain the API key in use; nothing was written",
+                path=target,
+                line=line,
+                fix="remove the key from what is recorded (headers are filtered; a key "
+                "inside a request body or a message must be scrubbed before recording)",
+            )
+    if target.exists() and not overwrite:
+        raise CassetteError(
+            "the file exists and was not overwritten",
+            path=target,
+            fix="choose another path, delete the file, or pass overwrite=True (--force)",
+        )
+    write_atomic(target, text.encode())
+    return target
+
+
+def write_atomic(target: Path, data: bytes) -> None:
+    """Replace ``target`` with ``data`` so that no reader ever sees a partial file."""
+    folder = target.parent if str(target.parent) else Path(".")
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    try:
+        dir_fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def load_cassette(path: str | os.PathLike[str], *, max_bytes: int | None = None) -> Cassette:
+    """Read and check a cassette file; raises ``CassetteError`` for anything unusable."""
+    target = Path(path)
+    limit = max_bytes if max_bytes is not None else _size_limit()
+    try:
+        size = target.stat().st_size
+    except FileNotFoundError:
+        raise CassetteError(
+            "no such cassette file",
+            path=target,
+            fix="check the path, or record it first (see README, 'Recording')",
+        ) from None
+    if size > limit:
+        raise CassetteError(
+            f"the file is {size:,} bytes, over the {limit:,}-byte limit for a cassette",
+            path=target,
+            fix="check that this is the right file; to allow larger cassettes set "
+            "STREAM_REPLAY_MAX_CASSETTE_BYTES or pass max_bytes=",
+        )
+    data = target.read_bytes()
+    return loads_cassette(data, path=target)
+
+
+def _size_limit() -> int:
+    value = os.environ.get("STREAM_REPLAY_MAX_CASSETTE_BYTES")
+    if value:
+        try:
+            return int(value)
+        except ValueError:
+            pass
+    return MAX_CASSETTE_BYTES
+
+
+def loads_cassette(data: bytes | str, *, path: Path | None = None) -> Cassette:
+    """Parse and check cassette text (``path`` is only used in error messages)."""
+    text = _text_of(data, path)
+    try:
+        doc = yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, path) from None
+    return _Reader(text, path).cassette(doc)
+
+
+def _text_of(data: bytes | str, path: Path | None) -> str:
+    if isinstance(data, str):
+        text = data
+    else:
+        nul = data.find(b"\x00")
+        if nul >= 0:
+            raise CassetteError(
+                f"the file is binary (a NUL byte at offset {nul}), not a YAML cassette",
+                path=path,
+                line=data.count(b"\n", 0, nul) + 1,
+                fix="point at the .yaml cassette, or record it again",
+            )
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise CassetteError(
+                f"the file is not UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start})",
+                path=path,
+                line=data.count(b"\n", 0, exc.start) + 1,
+                fix="cassettes are UTF-8 YAML; point at the right file or record it again",
+            ) from None
+    if not text.strip():
+        raise CassetteError(
+            "the file is empty: an empty file is not a cassette with no interactions",
+            path=path,
+            fix="delete it and record again (stream_replay never treats it as 'no cassette')",
+        )
+    return text
+
+
+def _yaml_error(exc: yaml.YAMLError, path: Path | None) -> CassetteError:
+    mark = getattr(exc, "problem_mark", None)
+    line = mark.line + 1 if mark is not None else None
+    problem = getattr(exc, "problem", None) or str(exc)
+    if isinstance(exc, yaml.constructor.ConstructorError) and "tag" in str(problem):
+        return CassetteError(
+            f"unsafe or unknown YAML tag ({problem}); cassettes are loaded with a safe loader "
+            "and never construct Python objects",
+            path=path,
+            line=line,
+            fix="remove the tag: a cassette holds only plain YAML values",
+        )
+    context = getattr(exc, "context", None)
+    detail = f"{context}: {problem}" if context else str(problem)
+    return CassetteError(
+        f"the file is not valid YAML ({detail})",
+        path=path,
+        line=line,
+        fix="repair the YAML at that line, or restore the file from version control",
+    )
+
+
+class _Reader:
+    """Checks a parsed document and builds the model; errors carry place and line."""
+
+    def __init__(self, text: str, path: Path | None) -> None:
+        self.text = text
+        self.path = path
+
+    def fail(self, place: str, problem: str, fix: str, line: int | None = None) -> CassetteError:
+        if line is None:
+            line = _line_of(self.text, place)
+        return CassetteError(problem, path=self.path, line=line, place=place, fix=fix)
+
+    def cassette(self, doc: Any) -> Cassette:
+        if not isinstance(doc, dict):
+            raise self.fail(
+                "(top level)",
+                f"expected a mapping with 'format: {FORMAT_NAME}', found {type(doc).__name__}",
+                "point at a stream_replay cassette",
+                line=1,
+            )
+        if doc.get("format") != FORMAT_NAME:
+            if "format" not in doc and _looks_like_vcrpy(doc):
+                raise self.fail(
+                    "(top level)",
+                    "this is a vcrpy cassette, not a stream_replay cassette",
+                    f"convert it: stream-replay import-vcr {self.path or 'FILE'} -o DIR",
+                    line=1,
+                )
+            raise self.fail(
+                "format",
+                f"'format' must be {FORMAT_NAME!r}, found {doc.get('format')!r}",
+                "point at a stream_replay cassette",
+                line=_line_of(self.text, "format") or 1,
+            )
+        version = doc.get("version")
+        if version != FORMAT_VERSION or isinstance(version, bool):
+            found = "no version" if "version" not in doc else f"version {version!r}"
+            raise self.fail(
+                "version",
+                f"cassette format version {FORMAT_VERSION} is the one this stream_replay reads; "
+                f"the file has {found} (never guessed)",
+                "upgrade stream_replay if the file is newer; otherwise record it again",
+                line=_line_of(self.text, "version") or 1,
+            )
+        if doc.get(END_KEY) is not True:
+            raise self.fail(
+                END_KEY,
+                f"the file ends before its last line '{END_KEY}: true': it was cut "
+                "(an interrupted copy or write), so it is not replayed as a shorter stream",
+                "restore the file from version control or record it again",
+                line=self.text.count("\n") + 1,
+            )
+        interactions = doc.get("interactions")
+        if not isinstance(interactions, list):
+            raise self.fail("interactions", "'interactions' must be a list", "add 'interactions: []' or record")
+        meta = Meta(
+            recorded_at=_opt_str(doc.get("recorded_at")),
+            cohere_version=_opt_str(doc.get("cohere_version")),
+            stream_replay_version=_opt_str(doc.get("stream_replay_version")),
+            source=doc.get("source") if isinstance(doc.get("source"), dict) else None,
+        )
+        return Cassette(
+            tuple(self.interaction(f"interactions[{i}]", item) for i, item in enumerate(interactions)),
+            meta,
+            self.path,
+        )
+
+    def mapping(self, place: str, value: Any) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(place, f"expected a mapping, found {_kind(value)}", "see README, 'Cassette format'")
+        return value
+
+    def require(self, place: str, doc: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
+        if key not in doc:
+            raise self.fail(place, f"missing key {key!r}", f"add '{key}' (see README, 'Cassette format')")
+        value = doc[key]
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+            want = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            raise self.fail(f"{place}.{key}", f"expected {want}, found {_kind(value)}", "fix the value")
+        return value
+
+    def headers(self, place: str, doc: dict[str, Any]) -> dict[str, str]:
+        value = doc.get("headers") or {}
+        value = self.mapping(f"{place}.headers", value)
+        out = {}
+        for key, item in value.items():
+            if not isinstance(item, (str, int, float)) or isinstance(item, bool):
+                raise self.fail(f"{place}.headers.{key}", "a header value must be text", "quote the value")
+            out[str(key).lower()] = str(item)
+        return out
+
+    def body(self, place: str, doc: dict[str, Any]) -> Body:
+        if "body_text" in doc:
+            text = doc["body_text"]
+            if not isinstance(text, str):
+                raise self.fail(f"{place}.body_text", "expected text", "quote the body")
+            return Body(text=text)
+        if "body" not in doc:
+            return Body()
+        style = self.require(place, doc, "body_style", str)
+        from ..wire.jsontext import BODY_STYLES
+
+        if style not in BODY_STYLES:
+            raise self.fail(
+                f"{place}.body_style",
+                f"unknown body_style {style!r}",
+                f"use one of {', '.join(BODY_STYLES)}",
+            )
+        raw = doc["body"]
+        try:
+            value = json.loads(raw) if isinstance(raw, str) else raw
+        except ValueError as exc:
+            raise self.fail(f"{place}.body", f"the body is not valid JSON ({exc})", "repair the JSON") from None
+        return Body(json=value, style=style)
+
+    def interaction(self, place: str, item: Any) -> Interaction:
+        item = self.mapping(place, item)
+        req = self.mapping(f"{place}.request", self.require(place, item, "request", dict))
+        rplace = f"{place}.request"
+        request = Request(
+            method=self.require(rplace, req, "method", str).upper(),
+            url=self.require(rplace, req, "url", str),
+            headers=self.headers(rplace, req),
+            body=self.body(rplace, req),
+        )
+        res = self.require(place, item, "response", dict)
+        splace = f"{place}.response"
+        status = self.require(splace, res, "status", int)
+        if not 100 <= status <= 599:
+            raise self.fail(f"{splace}.status", f"HTTP status {status} is not in 100..599", "fix the status")
+        stream = None
+        if "stream" in res:
+            stream = self.stream(f"{splace}.stream", self.require(splace, res, "stream", dict))
+        return Interaction(
+            request,
+            Response(status=status, headers=self.headers(splace, res), body=self.body(splace, res), stream=stream),
+        )
+
+    def stream(self, place: str, doc: dict[str, Any]) -> Stream:
+        fmt = self.require(place, doc, "format", str)
+        if fmt not in ("sse", "ndjson"):
+            raise self.fail(f"{place}.format", f"unknown stream format {fmt!r}", "use 'sse' (v2) or 'ndjson' (v1)")
+        outcome = self.require(place, doc, "outcome", str)
+        if outcome not in OUTCOMES:
+            raise self.fail(f"{place}.outcome", f"unknown outcome {outcome!r}", f"use one of {', '.join(OUTCOMES)}")
+        error = None
+        if doc.get("error") is not None:
+            err = self.mapping(f"{place}.error", doc["error"])
+            error = StreamError(
+                type=self.require(f"{place}.error", err, "type", str),
+                message=str(err.get("message", "")),
+            )
+        if outcome == "failed" and error is None:
+            raise self.fail(place, "a failed stream must say how it failed", "add error: {type: ..., message: ...}")
+        count = self.require(place, doc, "event_count", int)
+        block = self.require(place, doc, "events", str)
+        try:
+            events = parse_block(block, ndjson=fmt == "ndjson")
+        except LineError as exc:
+            start = _line_of(self.text, f"{place}.events")
+            line = start + 1 + exc.index if start is not None else None
+            raise self.fail(f"{place}.events[{exc.index}]", exc.problem, exc.fix, line=line) from None
+        if len(events) != count:
+            raise self.fail(
+                f"{place}.events",
+                f"the block holds {len(events)} events but event_count says {count}: "
+                "the file was cut or edited",
+                "restore the file; if you removed or added events on purpose, set event_count to match",
+            )
+        timing = doc.get("timing")
+        timed = bool(events) and events[0].offset is not None
+        if timing not in (None, "recorded", "none") or ((timing == "recorded") != timed and events):
+            raise self.fail(
+                f"{place}.timing",
+                f"timing says {timing!r} but the events {'have' if timed else 'have no'} offsets",
+                "use 'recorded' when the lines start with seconds, 'none' when they start with '-'",
+            )
+        return Stream(format=fmt, events=tuple(events), outcome=outcome, error=error)
+
+
+def _looks_like_vcrpy(doc: dict[str, Any]) -> bool:
+    items = doc.get("interactions")
+    return isinstance(items, list) and any(
+        isinstance(i, dict) and isinstance(i.get("request"), dict) and "uri" in i["request"] for i in items
+    )
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _kind(value: Any) -> str:
+    return "nothing" if value is None else type(value).__name__
+
+
+def _line_of(text: str, place: str) -> int | None:
+    """The 1-based line of ``place`` (``interactions[2].response.status``) in ``text``.
+
+    Only used to word errors, so it re-reads the YAML as nodes (with positions)
+    rather than slowing every load down.
+    """
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError:
+        return None
+    best = node.start_mark.line + 1 if node is not None else None
+    for part in _split_place(place):
+        if node is None:
+            break
+        if isinstance(part, int) and isinstance(node, yaml.SequenceNode):
+            if part >= len(node.value):
+                break
+            node = node.value[part]
+        elif isinstance(part, str) and isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.value == part:
+                    node = value
+                    best = key.start_mark.line + 1
+                    break
+            else:
+                break
+            continue
+        else:
+            break
+        best = node.start_mark.line + 1
+    return best
+
+
+def _split_place(place: str) -> list[str | int]:
+    parts: list[str | int] = []
+    for chunk in place.replace("]", "").split("."):
+        name, *indexes = chunk.split("[")
+        if name:
+            parts.append(name)
+        parts.extend(int(i) for i in indexes if i.isdigit())
+    return parts

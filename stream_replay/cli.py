@@ -1,0 +1,92 @@
+"""The ``stream-replay`` command: a thin shell over the library."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import StreamReplayError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="stream-replay",
+        description="Record Cohere chat streams once, replay them through the real cohere SDK.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    play = commands.add_parser(
+        "play",
+        help="replay a cassette through the real cohere SDK and print it as a chat UI would",
+        description="Replays every chat call of CASSETTE through a genuine cohere client "
+        "(no API key, no network) and prints the stream as it arrives.",
+    )
+    play.add_argument("cassette", type=Path)
+    play.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="1 = recorded pace (default), N = N times faster, 0 = instant",
+    )
+    play.add_argument("--async", dest="use_async", action="store_true", help="use AsyncClientV2 / AsyncClient")
+    play.add_argument("--fast", action="store_true", help="build events directly (the fast path)")
+
+    imp = commands.add_parser(
+        "import-vcr",
+        help="convert vcrpy / pytest-recording cassettes into stream_replay cassettes",
+        description="Reads each SRC with vcrpy's own loader and writes DIR/<name>.yaml; "
+        "credential headers and query parameters are dropped.",
+    )
+    imp.add_argument("sources", nargs="+", type=Path, metavar="SRC")
+    imp.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
+    imp.add_argument("--force", action="store_true", help="overwrite existing files in DIR")
+    imp.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="attribution to store in each cassette (repeatable), e.g. license=MIT",
+    )
+
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "play":
+            from .play import play_cassette
+
+            return play_cassette(args.cassette, speed=args.speed, use_async=args.use_async, fast=args.fast)
+        return _import_vcr(args.sources, args.output, force=args.force, source=args.source)
+    except StreamReplayError as exc:
+        print(f"stream-replay: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _import_vcr(sources: list[Path], output: Path, *, force: bool, source: list[str]) -> int:
+    from .cassette import save_cassette
+    from .importers.vcr import read_vcr
+
+    extra: dict[str, str] = {}
+    for item in source:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            print(f"stream-replay: --source {item!r}: expected KEY=VALUE", file=sys.stderr)
+            return 2
+        extra[key] = value
+    converted = []
+    for src in sources:
+        cassette = read_vcr(src, source=extra or None)
+        target = output / (src.stem + ".yaml")
+        save_cassette(cassette, target, overwrite=force)
+        streams = sum(1 for i in cassette.interactions if i.response.stream is not None)
+        events = sum(len(i.response.stream.events) for i in cassette.interactions if i.response.stream)
+        converted.append(target)
+        print(f"{src} -> {target}: {len(cassette.interactions)} interactions, {streams} streams, {events} events")
+    print(f"converted {len(converted)} cassette(s)")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Converters from other recording formats into stream_replay cassettes."""

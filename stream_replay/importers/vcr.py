@@ -1,0 +1,127 @@
+"""Import vcrpy / pytest-recording cassettes holding Cohere streams.
+
+The file is read with vcrpy's own loader, so whatever vcrpy accepts converts.
+Streams (``text/event-stream`` from ``/v2/chat``, ``application/stream+json`` from
+``/v1/chat``) become event-by-event streams that encode back to the recorded body
+byte for byte; other interactions keep their bodies. Credential headers and
+credential query parameters are dropped. vcrpy keeps no per-event timing, so the
+imported streams say ``timing: none``.
+"""
+
+from __future__ import annotations
+
+import email.utils
+from pathlib import Path
+from typing import Any
+
+from .._version import __version__
+from ..cassette.model import Body, Cassette, Interaction, Meta, Request, Response, Stream
+from ..errors import CassetteError
+from ..headers import REQUEST_HEADERS, RESPONSE_HEADERS, keep_headers, scrub_url
+from ..wire import StreamFormat, decode
+from ..wire.jsontext import body_style
+
+STREAM_TYPES: dict[str, StreamFormat] = {
+    "text/event-stream": "sse",
+    "application/stream+json": "ndjson",
+}
+
+
+def read_vcr(path: str | Path, *, source: dict[str, Any] | None = None) -> Cassette:
+    """Convert the vcrpy cassette at ``path``; ``source`` is added as attribution."""
+    from vcr.persisters.filesystem import CassetteDecodeError, CassetteNotFoundError, FilesystemPersister
+    from vcr.serializers import yamlserializer
+
+    target = Path(path)
+    try:
+        loaded = FilesystemPersister.load_cassette(target, serializer=yamlserializer)
+    except CassetteNotFoundError:
+        raise CassetteError("no such vcrpy cassette", path=target, fix="check the path") from None
+    except (CassetteDecodeError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise CassetteError(
+            f"vcrpy could not read this cassette ({type(exc).__name__}: {exc})",
+            path=target,
+            fix="check that it is a vcrpy YAML cassette",
+        ) from None
+    requests, responses = loaded[0], loaded[1]
+    interactions = tuple(
+        _interaction(target, index, req, res) for index, (req, res) in enumerate(zip(requests, responses, strict=True))
+    )
+    meta = Meta(
+        recorded_at=_recorded_at(responses),
+        cohere_version=_sdk_version(requests),
+        stream_replay_version=__version__,
+        source={"converted_from": f"vcrpy cassette {target.name}", **(source or {})},
+    )
+    return Cassette(interactions, meta)
+
+
+def _headers(raw: Any) -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    for name, values in dict(raw or {}).items():
+        for value in values if isinstance(values, list) else [values]:
+            pairs.append((str(name), value.decode() if isinstance(value, bytes) else str(value)))
+    return pairs
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "surrogateescape")
+    if hasattr(value, "read"):
+        return _text(value.read())
+    return str(value)
+
+
+def _body(text: str) -> Body:
+    if not text:
+        return Body()
+    styled = body_style(text)
+    if styled is not None:
+        return Body(json=styled[0], style=styled[1])
+    return Body(text=text)
+
+
+def _interaction(path: Path, index: int, req: Any, res: dict[str, Any]) -> Interaction:
+    request = Request(
+        method=str(req.method).upper(),
+        url=scrub_url(str(req.uri)),
+        headers=keep_headers(_headers(req.headers), REQUEST_HEADERS),
+        body=_body(_text(req.body)),
+    )
+    headers = _headers(res.get("headers"))
+    status = int(res["status"]["code"])
+    body = res.get("body", {}).get("string", b"")
+    raw = body if isinstance(body, bytes) else _text(body).encode("utf-8", "surrogateescape")
+    content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
+    fmt = STREAM_TYPES.get(content_type.partition(";")[0].strip().lower())
+    kept = keep_headers(headers, RESPONSE_HEADERS)
+    if fmt is not None and 200 <= status < 300:
+        events = tuple(decode(raw, fmt))
+        last = next((e for e in reversed(events) if e.raw is None), None)
+        complete = last is not None and (last.is_done if fmt == "sse" else last.name == "stream-end")
+        if events and events[-1].raw is not None:
+            complete = False
+        stream = Stream(format=fmt, events=events, outcome="completed" if complete else "truncated")
+        return Interaction(request, Response(status=status, headers=kept, stream=stream))
+    return Interaction(request, Response(status=status, headers=kept, body=_body(_text(raw))))
+
+
+def _recorded_at(responses: list[dict[str, Any]]) -> str | None:
+    for res in responses:
+        for name, value in _headers(res.get("headers")):
+            if name.lower() == "date":
+                try:
+                    return email.utils.parsedate_to_datetime(value).isoformat()
+                except (TypeError, ValueError):
+                    return None
+    return None
+
+
+def _sdk_version(requests: list[Any]) -> str | None:
+    for req in requests:
+        for name, value in _headers(req.headers):
+            if name.lower() == "x-fern-sdk-version":
+                return value
+    return None

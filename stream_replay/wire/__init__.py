@@ -1,0 +1,50 @@
+"""Pure codecs between Cohere's stream bytes and events: no I/O, no SDK.
+
+- :mod:`.sse` is v2's ``text/event-stream`` (``event: <type>`` / ``data: <json>`` blocks,
+  ending ``data: [DONE]``);
+- :mod:`.ndjson` is v1's ``application/stream+json`` (one JSON object per line);
+- :mod:`.jsontext` writes a payload the way each API's server writes it.
+
+Decoding keeps each event's JSON text exactly as it came over the wire, and keeps
+the exact bytes of any block that is not framed the canonical way, so
+``encode(decode(body)) == body`` for every body.
+"""
+
+from .events import DONE, StreamFormat, WireEvent
+from .ndjson import decode_ndjson, encode_ndjson
+from .sse import decode_sse, encode_sse
+
+__all__ = [
+    "DONE",
+    "StreamFormat",
+    "WireEvent",
+    "decode_ndjson",
+    "decode_sse",
+    "encode_ndjson",
+    "encode_sse",
+    "decode",
+    "encode",
+    "encode_event",
+]
+
+
+def decode(body: bytes, fmt: StreamFormat) -> list[WireEvent]:
+    """Split a whole stream body into events (``fmt`` is ``"sse"`` or ``"ndjson"``)."""
+    return decode_sse(body) if fmt == "sse" else decode_ndjson(body)
+
+
+def encode(events: "list[WireEvent] | tuple[WireEvent, ...]", fmt: StreamFormat) -> bytes:
+    """The exact body bytes of ``events``."""
+    return b"".join(encode_event(e, fmt) for e in events)
+
+
+def encode_event(event: WireEvent, fmt: StreamFormat) -> bytes:
+    """The exact bytes of one event, as one chunk on the wire."""
+    if event.raw is not None:
+        return event.raw
+    if fmt == "sse":
+        if event.data is None:
+            return b"data: [DONE]\n\n"
+        return f"event: {event.name}\ndata: {event.data}\n\n".encode()
+    assert event.data is not None
+    return (event.data + "\n").encode()
