@@ -58,8 +58,7 @@ def parse_block(block: str, *, ndjson: bool) -> list[WireEvent]:
             raise LineError(
                 index,
                 f"cannot read event line {line!r}",
-                "each line is '<offset> <type> <json>', e.g. "
-                "'0.0120 content-delta {\"type\":\"content-delta\",...}'",
+                "each line is '<offset> <type> <json>', e.g. '0.0120 content-delta {\"type\":\"content-delta\",...}'",
             )
         offset_text, name = parts[0], parts[1]
         offset = _parse_offset(index, offset_text)
@@ -88,8 +87,7 @@ def parse_block(block: str, *, ndjson: bool) -> list[WireEvent]:
                 raise LineError(
                     index,
                     f"the raw block is not a valid JSON string ({exc})",
-                    "a payload starting with '\"' must be one JSON string holding the "
-                    "exact bytes of the block",
+                    "a payload starting with '\"' must be one JSON string holding the exact bytes of the block",
                 ) from None
             if not isinstance(text, str):
                 raise LineError(index, "the raw block is not one JSON string", "quote the block as a JSON string")
@@ -99,7 +97,7 @@ def parse_block(block: str, *, ndjson: bool) -> list[WireEvent]:
                 raise LineError(
                     index,
                     f"the line says {name!r} but its JSON has another event_type",
-                    "make the type column equal the payload's \"event_type\"",
+                    'make the type column equal the payload\'s "event_type"',
                 )
             events.append(WireEvent(name, payload, None, offset))
         else:

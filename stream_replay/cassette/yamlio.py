@@ -92,9 +92,7 @@ def dumps_cassette(cassette: Cassette) -> str:
             doc[key] = value
     doc["interactions"] = [_interaction_doc(i) for i in cassette.interactions]
     doc[END_KEY] = True
-    text: str = yaml.dump(
-        doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100, default_flow_style=False
-    )
+    text: str = yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100, default_flow_style=False)
     return _HEADER + text
 
 
@@ -469,8 +467,7 @@ class _Reader:
         if len(events) != count:
             raise self.fail(
                 f"{place}.events",
-                f"the block holds {len(events)} events but event_count says {count}: "
-                "the file was cut or edited",
+                f"the block holds {len(events)} events but event_count says {count}: the file was cut or edited",
                 "restore the file; if you removed or added events on purpose, set event_count to match",
             )
         timing = doc.get("timing")

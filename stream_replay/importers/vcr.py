@@ -14,6 +14,8 @@ import email.utils
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from .._version import __version__
 from ..cassette.model import Body, Cassette, Interaction, Meta, Request, Response, Stream
 from ..errors import CassetteError
@@ -37,11 +39,14 @@ def read_vcr(path: str | Path, *, source: dict[str, Any] | None = None) -> Casse
         loaded = FilesystemPersister.load_cassette(target, serializer=yamlserializer)
     except CassetteNotFoundError:
         raise CassetteError("no such vcrpy cassette", path=target, fix="check the path") from None
-    except (CassetteDecodeError, ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (CassetteDecodeError, ValueError, KeyError, TypeError, AttributeError, yaml.YAMLError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or exc
         raise CassetteError(
-            f"vcrpy could not read this cassette ({type(exc).__name__}: {exc})",
+            f"vcrpy could not read this cassette ({type(exc).__name__}: {problem})",
             path=target,
-            fix="check that it is a vcrpy YAML cassette",
+            line=mark.line + 1 if mark is not None else None,
+            fix="check that it is a vcrpy YAML cassette (restore it from version control if it was cut)",
         ) from None
     requests, responses = loaded[0], loaded[1]
     interactions = tuple(

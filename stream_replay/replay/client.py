@@ -45,9 +45,7 @@ def replay_client(
 
     cls: type[Any] = client if client is not None else cohere.ClientV2
     if not (isinstance(cls, type) and issubclass(cls, (cohere.Client, cohere.AsyncClient))):
-        raise TypeError(
-            f"client must be cohere.ClientV2, AsyncClientV2, Client or AsyncClient, got {cls!r}"
-        )
+        raise TypeError(f"client must be cohere.ClientV2, AsyncClientV2, Client or AsyncClient, got {cls!r}")
     replay = transport or ReplayTransport(
         cassette, speed=speed, match_on=match_on, ignore_fields=ignore_fields, allow_repeats=allow_repeats
     )

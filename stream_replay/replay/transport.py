@@ -68,9 +68,7 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     def _recorded_views(self) -> list[RequestView]:
         if self._views is None:
-            self._views = [
-                self.matching.prepare(recorded_view(i.request)) for i in self.cassette.interactions
-            ]
+            self._views = [self.matching.prepare(recorded_view(i.request)) for i in self.cassette.interactions]
         return self._views
 
     def claim(self, incoming: RequestView) -> int:
@@ -101,9 +99,7 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     def _explain(self, incoming: RequestView, played_match: int | None) -> str:
         label = self.cassette.label
         if played_match is not None:
-            count = sum(
-                1 for r in self._recorded_views() if not self.matching.failures(r, incoming)
-            )
+            count = sum(1 for r in self._recorded_views() if not self.matching.failures(r, incoming))
             return (
                 f"stream_replay: {incoming.describe()} matches {count} recorded interaction(s) of "
                 f"{label}, and every one was already played (interactions[{played_match}] first).\n"
@@ -129,8 +125,7 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             recorded = views[best]
             failed = self.matching.failures(recorded, incoming)
             lines.append(
-                f"  Closest recorded: interactions[{best}] {recorded.describe()}"
-                f" (differs in: {', '.join(failed)})"
+                f"  Closest recorded: interactions[{best}] {recorded.describe()} (differs in: {', '.join(failed)})"
             )
             if "body" in failed:
                 lines.append("  body, recorded -> this request:")

@@ -14,9 +14,7 @@ DONE = "[DONE]"
 # What a YAML literal block cannot carry on one line: PyYAML's non-printable set
 # (which holds lone surrogates from undecodable bytes), plus the characters YAML
 # takes as line breaks.
-_NOT_ONE_YAML_LINE = re.compile(
-    "[^\x09\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\u2028\u2029]"
-)
+_NOT_ONE_YAML_LINE = re.compile("[^\x09\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\u2028\u2029]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +54,4 @@ def plain_payload(text: str) -> bool:
     It must be a JSON object or array (so the cassette line can tell it from a raw
     line, which starts with a quote), with no leading or trailing white space.
     """
-    return (
-        bool(text)
-        and text[0] in "{["
-        and text[-1] in "}]"
-        and fits_one_line(text)
-    )
+    return bool(text) and text[0] in "{[" and text[-1] in "}]" and fits_one_line(text)

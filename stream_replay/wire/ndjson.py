@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Iterable
 
-from .events import WireEvent, plain_payload
+from .events import WireEvent, fits_one_line, plain_payload
 
 _TOKEN = re.compile(r"[^\s\"]\S*")
 
@@ -37,9 +37,7 @@ def decode_ndjson(body: bytes) -> list[WireEvent]:
 
 def encode_ndjson(events: Iterable[WireEvent]) -> bytes:
     """The exact body bytes of v1 ``events``."""
-    return b"".join(
-        e.raw if e.raw is not None else (str(e.data) + "\n").encode() for e in events
-    )
+    return b"".join(e.raw if e.raw is not None else (str(e.data) + "\n").encode() for e in events)
 
 
 def _event_type(text: str) -> str | None:
@@ -49,6 +47,6 @@ def _event_type(text: str) -> str | None:
         return None
     if isinstance(obj, dict):
         kind = obj.get("event_type")
-        if isinstance(kind, str) and _TOKEN.fullmatch(kind):
+        if isinstance(kind, str) and _TOKEN.fullmatch(kind) and fits_one_line(kind):
             return kind
     return None

@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Iterable
 
-from .events import DONE, WireEvent, plain_payload
+from .events import DONE, WireEvent, fits_one_line, plain_payload
 
 _CANONICAL = re.compile(r"event: ([^\s\"]\S*)\ndata: ([^\n]*)\n\n", re.ASCII)
 _DONE_BLOCK = "data: [DONE]\n\n"
@@ -52,7 +52,7 @@ def decode_block(block: str) -> WireEvent:
     match = _CANONICAL.fullmatch(block)
     if match is not None:
         name, data = match.group(1), match.group(2)
-        if plain_payload(data) and _is_json(data):
+        if plain_payload(data) and fits_one_line(name) and _is_json(data):
             return WireEvent(name, data)
     return WireEvent(_guess_name(block), None, block.encode("utf-8", "surrogateescape"))
 
@@ -102,4 +102,4 @@ def _guess_name(block: str) -> str:
                 name = obj["type"]
             elif value == "[DONE]":
                 name = DONE
-    return name if _TOKEN.fullmatch(name) else "?"
+    return name if _TOKEN.fullmatch(name) and fits_one_line(name) else "?"

@@ -1,0 +1,24 @@
+"""Project-wide pytest configuration: say which SDK and which data the run uses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.corpus import CORPUS, have_corpus
+from tests.support.wire_server import WireServer
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    import cohere
+
+    corpus = f"{CORPUS} (present)" if have_corpus() else f"{CORPUS} (absent: corpus sweeps will skip)"
+    return [f"cohere SDK {cohere.__version__}", f"shared corpus: {corpus}"]
+
+
+@pytest.fixture
+def wire_server() -> Iterator[WireServer]:
+    """A real HTTP server on 127.0.0.1 speaking Cohere's wire protocol (see tests/support)."""
+    with WireServer() as server:
+        yield server

@@ -1,0 +1,399 @@
+"""Replay through the real cohere SDK, on the bundled real cassettes (no corpus needed)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+from pathlib import Path
+from typing import Any
+
+import cohere
+import httpx
+import pytest
+from cohere.core import ApiError
+
+from stream_replay import NoMatchError, RecordingEndedError, replay_client
+from stream_replay.cassette import (
+    Body,
+    Cassette,
+    Interaction,
+    Request,
+    Response,
+    Stream,
+    StreamError,
+    load_cassette,
+)
+from stream_replay.replay import transport as transport_module
+from stream_replay.replay.sdk import event_classes
+from stream_replay.replay.transport import ReplayTransport
+from stream_replay.wire import WireEvent
+from tests.support.corpus import CASSETTES
+
+V2_TEXT = CASSETTES / "v2_text.yaml"
+
+
+def kwargs_of(cassette: Cassette, index: int = 0) -> dict[str, Any]:
+    body = json.loads(json.dumps(cassette.interactions[index].request.body.json))
+    return {k: v for k, v in body.items() if k != "stream"}
+
+
+def recorded_texts(cassette: Cassette, index: int) -> str:
+    """The text a v2 stream carries, read straight from the cassette's JSON payloads."""
+    stream = cassette.interactions[index].response.stream
+    assert stream is not None
+    parts = []
+    for event in stream.events:
+        if event.data and event.name == "content-delta":
+            parts.append(json.loads(event.data)["delta"]["message"]["content"]["text"])
+    return "".join(parts)
+
+
+# --------------------------------------------------------------------------- consumer loops
+
+
+@pytest.mark.parametrize("name,index", [("v2_text", 0), ("v2_citations", 1), ("v2_agent", 3)])
+def test_the_plain_consumer_loop_prints_exactly_the_recorded_text(
+    name: str, index: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cassette = load_cassette(CASSETTES / f"{name}.yaml")
+    transport = ReplayTransport(cassette)
+    for earlier in range(index):
+        transport.mark_played(earlier)  # the earlier steps of the agent loop
+    co = replay_client(cassette, cohere.ClientV2, transport=transport)
+    args = kwargs_of(cassette, index)
+    for event in co.chat_stream(model=args.pop("model"), messages=args.pop("messages"), **args):
+        if event.type == "content-delta":
+            print(event.delta.message.content.text, end="", flush=True)
+    expected = recorded_texts(cassette, index)
+    assert expected
+    assert capsys.readouterr().out == expected
+
+
+def test_the_async_consumer_loop_prints_exactly_the_recorded_text(capsys: pytest.CaptureFixture[str]) -> None:
+    cassette = load_cassette(V2_TEXT)
+    async_co = replay_client(cassette, cohere.AsyncClientV2)
+
+    async def stream_response() -> None:
+        async for event in async_co.chat_stream(**kwargs_of(cassette)):
+            if event.type == "content-delta":
+                print(event.delta.message.content.text, end="", flush=True)
+
+    asyncio.run(stream_response())
+    assert capsys.readouterr().out == recorded_texts(cassette, 0)
+
+
+@pytest.mark.parametrize("cls", [cohere.Client, cohere.AsyncClient])
+def test_v1_clients_yield_the_recorded_text_generation(cls: type) -> None:
+    cassette = load_cassette(CASSETTES / "v1_text.yaml")
+    stream = cassette.interactions[0].response.stream
+    assert stream is not None
+    expected = "".join(json.loads(e.data)["text"] for e in stream.events if e.data and e.name == "text-generation")
+    co = replay_client(cassette, cls)
+
+    async def collect_async() -> list[Any]:
+        return [e async for e in co.chat_stream(**kwargs_of(cassette))]
+
+    events = asyncio.run(collect_async()) if cls is cohere.AsyncClient else list(co.chat_stream(**kwargs_of(cassette)))
+    assert "".join(e.text for e in events if e.event_type == "text-generation") == expected
+    assert events[-1].event_type == "stream-end" and events[-1].response.text == expected
+
+
+@pytest.mark.parametrize("fast", [False, True])
+@pytest.mark.parametrize("cls", [cohere.ClientV2, cohere.AsyncClientV2, cohere.Client, cohere.AsyncClient])
+def test_every_client_class_is_genuine_and_yields_the_sdks_own_classes(cls: type, fast: bool) -> None:
+    v2 = cls in (cohere.ClientV2, cohere.AsyncClientV2)
+    cassette = load_cassette(CASSETTES / ("v2_tool_calls.yaml" if v2 else "v1_tool_calls.yaml"))
+    co = replay_client(cassette, cls, fast=fast)
+    assert type(co) is cls
+
+    async def collect_async() -> list[Any]:
+        return [e async for e in co.chat_stream(**kwargs_of(cassette))]
+
+    events = asyncio.run(collect_async()) if "Async" in cls.__name__ else list(co.chat_stream(**kwargs_of(cassette)))
+    classes = set(event_classes("v2" if v2 else "v1").values())
+    assert events and all(type(e) in classes for e in events)
+    stream = cassette.interactions[0].response.stream
+    assert stream is not None
+    assert len(events) == sum(1 for e in stream.events if not e.is_done)
+
+
+def test_replay_is_deterministic() -> None:
+    cassette = load_cassette(CASSETTES / "v2_agent.yaml")
+
+    chats = [i for i, x in enumerate(cassette.interactions) if x.response.stream is not None]
+
+    def run() -> list[list[dict[str, Any]]]:
+        co = replay_client(cassette)
+        return [[e.model_dump() for e in co.chat_stream(**kwargs_of(cassette, i))] for i in chats]
+
+    first = run()
+    assert first == run() == run()
+    assert len(first) == len(chats) >= 3
+
+
+def test_interactions_with_identical_requests_replay_in_recorded_order() -> None:
+    """An agent that sends the same request twice gets the recorded answers in order."""
+    first = load_cassette(V2_TEXT).interactions[0]
+    second = load_cassette(CASSETTES / "v2_error_finish.yaml").interactions[0]
+    cassette = Cassette((first, Interaction(first.request, second.response)))
+    co = replay_client(cassette)
+    ids = [next(iter(co.chat_stream(**kwargs_of(cassette)))).id for _ in range(2)]
+    recorded = [json.loads(str(i.response.stream.events[0].data))["id"] for i in cassette.interactions]  # type: ignore[union-attr]
+    assert ids == recorded and ids[0] != ids[1]
+
+
+# --------------------------------------------------------------------------- HTTP errors
+
+
+def test_a_recorded_422_raises_the_sdks_own_exception_with_status_and_body() -> None:
+    cassette = load_cassette(CASSETTES / "v2_http_422.yaml")
+    index = next(i for i, x in enumerate(cassette.interactions) if x.response.status == 422)
+    co = replay_client(cassette, cohere.ClientV2)
+    with pytest.raises(cohere.UnprocessableEntityError) as caught:
+        list(co.chat_stream(**kwargs_of(cassette, index)))
+    assert isinstance(caught.value, ApiError)
+    assert caught.value.status_code == 422
+    assert caught.value.body == json.loads(cassette.interactions[index].response.body_bytes())
+
+
+def _error_cassette(status: int, body: dict[str, Any], headers: dict[str, str]) -> Cassette:
+    request = Request(
+        "POST", "https://api.cohere.com/v2/chat", body=Body({"model": "m", "messages": [], "stream": True}, "json")
+    )
+    response = Response(status, {"content-type": "application/json", **headers}, Body(body, "compact"))
+    return Cassette((Interaction(request, response),))
+
+
+@pytest.mark.parametrize(
+    "status,error",
+    [(429, cohere.TooManyRequestsError), (400, cohere.BadRequestError), (500, cohere.InternalServerError)],
+)
+def test_http_errors_surface_as_the_sdks_exceptions(status: int, error: type[Exception]) -> None:
+    body = {"message": "You are using a Trial key, which is limited to 10 API calls / minute."}
+    cassette = _error_cassette(status, body, {"retry-after": "7"})
+    co = replay_client(cassette, cohere.ClientV2, max_retries=0)
+    with pytest.raises(error) as caught:
+        list(co.chat_stream(model="m", messages=[]))
+    assert caught.value.status_code == status  # type: ignore[attr-defined]
+    assert caught.value.body == body  # type: ignore[attr-defined]
+    assert caught.value.headers["retry-after"] == "7"  # type: ignore[attr-defined]
+
+
+# --------------------------------------------------------------------------- non-stream calls
+
+
+def test_a_non_stream_call_returns_the_sdks_own_response() -> None:
+    cassette = load_cassette(CASSETTES / "v1_citations.yaml")
+    co = replay_client(cassette, cohere.Client)
+    models = co.models.list(default_only=True, endpoint="chat")
+    recorded = json.loads(cassette.interactions[0].response.body_bytes())
+    assert type(models).__module__.startswith("cohere.")
+    assert [m.name for m in models.models or []] == [m["name"] for m in recorded["models"]]
+
+
+def test_chat_without_streaming_returns_the_sdks_response() -> None:
+    text = "Hi there! You're Pickle Rick?"
+    body = {
+        "id": "3ec845ed-ebb1-4223-9648-4e5632d5c6b5",
+        "message": {"role": "assistant", "content": [{"type": "text", "text": text}]},
+        "finish_reason": "COMPLETE",
+        "usage": {
+            "billed_units": {"input_tokens": 4, "output_tokens": 9},
+            "tokens": {"input_tokens": 70, "output_tokens": 9},
+        },
+    }
+    request = Request(
+        "POST",
+        "https://api.cohere.com/v2/chat",
+        body=Body(
+            {"model": "command-r", "messages": [{"role": "user", "content": "I'm Pickle Rick"}], "stream": False},
+            "compact",
+        ),
+    )
+    cassette = Cassette(
+        (Interaction(request, Response(200, {"content-type": "application/json"}, Body(body, "compact"))),)
+    )
+    response = replay_client(cassette).chat(
+        model="command-r", messages=[{"role": "user", "content": "I'm Pickle Rick"}]
+    )
+    assert response.finish_reason == "COMPLETE"
+    assert response.message.content[0].text == text  # type: ignore[union-attr,index]
+
+
+# --------------------------------------------------------------------------- matching
+
+
+def test_an_unmatched_request_names_the_cassette_and_shows_a_field_diff() -> None:
+    co = replay_client(V2_TEXT)
+    args = kwargs_of(load_cassette(V2_TEXT))
+    args["messages"][0]["content"] = "Hello"
+    args["temperature"] = 0.3
+    with pytest.raises(NoMatchError) as caught:
+        list(co.chat_stream(**args))
+    message = str(caught.value)
+    assert str(V2_TEXT) in message
+    assert "Closest recorded: interactions[0] POST /v2/chat" in message
+    assert "messages[0].content: \"I'm Pickle Rick\" -> 'Hello'" in message
+    assert "temperature: (not recorded) -> 0.3" in message
+    assert "How to fix:" in message
+
+
+def test_a_request_beyond_the_recording_says_every_match_was_played() -> None:
+    cassette = load_cassette(V2_TEXT)
+    co = replay_client(cassette)
+    list(co.chat_stream(**kwargs_of(cassette)))
+    with pytest.raises(NoMatchError, match="already played"):
+        list(co.chat_stream(**kwargs_of(cassette)))
+    again = replay_client(cassette, allow_repeats=True)
+    assert len(list(again.chat_stream(**kwargs_of(cassette)))) == len(list(again.chat_stream(**kwargs_of(cassette))))
+
+
+def test_ignore_fields_and_custom_matchers() -> None:
+    cassette = load_cassette(V2_TEXT)
+    args = kwargs_of(cassette)
+    args["messages"][0]["content"] = "something else"
+    co = replay_client(cassette, ignore_fields=["messages[0].content"])
+    assert list(co.chat_stream(**args))
+    by_route = replay_client(cassette, match_on=["method", "route"])
+    assert list(by_route.chat_stream(model="other", messages=[]))
+    with pytest.raises(ValueError, match="unknown matcher"):
+        replay_client(cassette, match_on=["nope"])
+    never = replay_client(cassette, match_on=[lambda recorded, incoming: False])
+    with pytest.raises(NoMatchError, match="differs in: <lambda>"):
+        list(never.chat_stream(**kwargs_of(cassette)))
+
+
+def test_the_host_does_not_matter_by_default() -> None:
+    cassette = load_cassette(V2_TEXT)
+    co = replay_client(cassette, base_url="http://127.0.0.1:9/proxy/cohere")
+    assert list(co.chat_stream(**kwargs_of(cassette)))
+
+
+# --------------------------------------------------------------------------- pace
+
+
+def _stream_cassette(events: list[WireEvent], outcome: str = "completed", error: StreamError | None = None) -> Cassette:
+    request = Request(
+        "POST", "https://api.cohere.com/v2/chat", body=Body({"model": "m", "messages": [], "stream": True}, "json")
+    )
+    stream = Stream("sse", tuple(events), outcome, error)  # type: ignore[arg-type]
+    return Cassette((Interaction(request, Response(200, {"content-type": "text/event-stream"}, stream=stream)),))
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(round(seconds, 6))
+        self.now += seconds
+
+
+@pytest.mark.parametrize("speed,expected", [(None, []), (1.0, [0.02] * 10), (4.0, [0.005] * 10)])
+def test_untimed_streams_use_the_documented_default_pace(
+    monkeypatch: pytest.MonkeyPatch, speed: float | None, expected: list[float]
+) -> None:
+    clock = FakeClock()
+    monkeypatch.setattr(transport_module, "time", clock)
+    cassette = load_cassette(V2_TEXT)
+    co = replay_client(cassette, speed=speed)
+    list(co.chat_stream(**kwargs_of(cassette)))
+    assert clock.sleeps[:10] == expected
+
+
+def test_timed_streams_replay_at_the_recorded_offsets(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeClock()
+    monkeypatch.setattr(transport_module, "time", clock)
+    base = load_cassette(V2_TEXT).interactions[0].response.stream
+    assert base is not None
+    offsets = [0.35, 0.36, 0.40, 0.41, 0.5]
+    events = [e.with_offset(o) for e, o in zip(base.events[:4], offsets, strict=False)] + [
+        base.events[-1].with_offset(0.5)
+    ]
+    co = replay_client(_stream_cassette(events), speed=1.0)
+    list(co.chat_stream(model="m", messages=[]))
+    assert clock.sleeps == [0.35, 0.01, 0.04, 0.01, 0.09]
+
+
+# --------------------------------------------------------------------------- outcomes
+
+
+def test_a_failed_recording_replays_its_events_then_the_same_exception() -> None:
+    base = load_cassette(V2_TEXT).interactions[0].response.stream
+    assert base is not None
+    error = StreamError("httpx.RemoteProtocolError", "peer closed connection without sending complete message body")
+    cassette = _stream_cassette(list(base.events[:5]), "failed", error)
+    seen = []
+    with pytest.raises(httpx.RemoteProtocolError, match="peer closed connection"):
+        for event in replay_client(cassette).chat_stream(model="m", messages=[]):
+            seen.append(event.type)
+    assert seen == ["message-start", "content-start", "content-delta", "content-delta", "content-delta"]
+
+
+def test_reading_past_a_stream_the_consumer_stopped_is_an_error_not_a_short_stream() -> None:
+    base = load_cassette(V2_TEXT).interactions[0].response.stream
+    assert base is not None
+    cassette = _stream_cassette(list(base.events[:3]), "stopped")
+    co = replay_client(cassette)
+    stream = co.chat_stream(model="m", messages=[])
+    assert [next(stream).type for _ in range(3)] == ["message-start", "content-start", "content-delta"]
+    with pytest.raises(RecordingEndedError, match="stopped reading here"):
+        next(stream)
+
+
+# --------------------------------------------------------------------------- fast path and construction
+
+
+def test_the_fast_path_defers_to_the_sdk_for_what_it_cannot_prove_equal() -> None:
+    """An unknown event type and a raw block: the SDK's own handling, on both paths."""
+    base = load_cassette(V2_TEXT).interactions[0].response.stream
+    assert base is not None
+    odd = [
+        base.events[0],
+        WireEvent("brand-new-event", '{"type":"brand-new-event","delta":{}}'),
+        WireEvent("?", None, b": keep-alive\n\n"),
+        *base.events[1:],
+    ]
+    cassette = _stream_cassette(odd)
+    slow = [e.model_dump() for e in replay_client(cassette).chat_stream(model="m", messages=[])]
+    fast = [e.model_dump() for e in replay_client(cassette, fast=True).chat_stream(model="m", messages=[])]
+    assert fast == slow
+    assert len(slow) == len(base.events) - 1  # the SDK skipped the unknown type; [DONE] is not an event
+
+
+def test_the_fast_path_checks_arguments_like_the_sdk() -> None:
+    co = replay_client(V2_TEXT, fast=True)
+    with pytest.raises(TypeError):
+        list(co.chat_stream(model="command-r"))  # type: ignore[call-arg]
+
+
+def test_replay_clients_build_no_tls_context(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a replay client must not load TLS certificates")
+
+    monkeypatch.setattr(ssl, "create_default_context", refuse)
+    monkeypatch.setattr(httpx._config, "create_ssl_context", refuse, raising=False)  # type: ignore[attr-defined]
+    cassette = load_cassette(V2_TEXT)
+    for cls in (cohere.ClientV2, cohere.AsyncClientV2, cohere.Client, cohere.AsyncClient):
+        assert isinstance(replay_client(cassette, cls), cls)
+
+
+def test_replay_client_refuses_what_is_not_a_cohere_client(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="client must be"):
+        replay_client(V2_TEXT, dict)
+    with pytest.raises(TypeError, match="httpx_client"):
+        replay_client(V2_TEXT, httpx_client=httpx.Client())
+
+
+def test_a_transport_reports_what_was_never_played() -> None:
+    cassette = load_cassette(CASSETTES / "v2_agent.yaml")
+    transport = ReplayTransport(cassette)
+    co = replay_client(cassette, transport=transport)
+    list(co.chat_stream(**kwargs_of(cassette, 2)))
+    assert transport.unplayed() == [0, 1, 3]
+    assert transport.play_counts == [0, 0, 1, 0]
