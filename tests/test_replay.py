@@ -154,7 +154,12 @@ def test_a_recorded_422_raises_the_sdks_own_exception_with_status_and_body() -> 
         list(co.chat_stream(**kwargs_of(cassette, index)))
     assert isinstance(caught.value, ApiError)
     assert caught.value.status_code == 422
-    assert caught.value.body == json.loads(cassette.interactions[index].response.body_bytes())
+    assert plain(caught.value.body) == json.loads(cassette.interactions[index].response.body_bytes())
+
+
+def plain(body: Any) -> Any:
+    """An error body as JSON: cohere 7 gives the dict, cohere 5.11 its own model of it."""
+    return body.model_dump(exclude_none=True) if hasattr(body, "model_dump") else body
 
 
 def _error_cassette(status: int, body: dict[str, Any], headers: dict[str, str]) -> Cassette:
@@ -172,12 +177,13 @@ def _error_cassette(status: int, body: dict[str, Any], headers: dict[str, str]) 
 def test_http_errors_surface_as_the_sdks_exceptions(status: int, error: type[Exception]) -> None:
     body = {"message": "You are using a Trial key, which is limited to 10 API calls / minute."}
     cassette = _error_cassette(status, body, {"retry-after": "7"})
-    co = replay_client(cassette, cohere.ClientV2, max_retries=0)
+    co = replay_client(cassette, cohere.ClientV2)
     with pytest.raises(error) as caught:
-        list(co.chat_stream(model="m", messages=[]))
+        list(co.chat_stream(model="m", messages=[], request_options={"max_retries": 0}))
     assert caught.value.status_code == status  # type: ignore[attr-defined]
-    assert caught.value.body == body  # type: ignore[attr-defined]
-    assert caught.value.headers["retry-after"] == "7"  # type: ignore[attr-defined]
+    assert plain(caught.value.body) == body  # type: ignore[attr-defined]
+    if hasattr(caught.value, "headers"):  # cohere 7 keeps the response headers; 5.11 does not
+        assert caught.value.headers["retry-after"] == "7"
 
 
 # --------------------------------------------------------------------------- non-stream calls
@@ -363,7 +369,10 @@ def test_the_fast_path_defers_to_the_sdk_for_what_it_cannot_prove_equal() -> Non
     slow = [e.model_dump() for e in replay_client(cassette).chat_stream(model="m", messages=[])]
     fast = [e.model_dump() for e in replay_client(cassette, fast=True).chat_stream(model="m", messages=[])]
     assert fast == slow
-    assert len(slow) == len(base.events) - 1  # the SDK skipped the unknown type; [DONE] is not an event
+    # Whatever the SDK makes of the odd events (cohere 7 skips the unknown type, 5.11
+    # yields it), every real event still arrives, in order.
+    kinds = [d.get("type") for d in slow]
+    assert [k for k in kinds if k != "brand-new-event"] == [e.name for e in base.events[:-1]]
 
 
 def test_the_fast_path_checks_arguments_like_the_sdk() -> None:
