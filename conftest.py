@@ -9,6 +9,8 @@ import pytest
 from tests.support.corpus import CORPUS, have_corpus
 from tests.support.wire_server import WireServer
 
+pytest_plugins = ["pytester"]
+
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     import cohere
