@@ -10,6 +10,8 @@ the exact bytes of any block that is not framed the canonical way, so
 ``encode(decode(body)) == body`` for every body.
 """
 
+from collections.abc import Iterable
+
 from .events import DONE, StreamFormat, WireEvent
 from .ndjson import decode_ndjson, encode_ndjson
 from .sse import decode_sse, encode_sse
@@ -33,7 +35,7 @@ def decode(body: bytes, fmt: StreamFormat) -> list[WireEvent]:
     return decode_sse(body) if fmt == "sse" else decode_ndjson(body)
 
 
-def encode(events: "list[WireEvent] | tuple[WireEvent, ...]", fmt: StreamFormat) -> bytes:
+def encode(events: Iterable[WireEvent], fmt: StreamFormat) -> bytes:
     """The exact body bytes of ``events``."""
     return b"".join(encode_event(e, fmt) for e in events)
 

@@ -11,9 +11,10 @@ StreamFormat = Literal["sse", "ndjson"]
 DONE = "[DONE]"
 
 # What a YAML literal block cannot carry on one line: PyYAML's non-printable set
-# (which holds lone surrogates from undecodable bytes), plus the characters YAML
-# takes as line breaks.
-_NOT_ONE_YAML_LINE = re.compile("[^\x09\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\u2028\u2029]")
+# (which holds lone surrogates from undecodable bytes), the characters YAML takes
+# as line breaks, and the tab and byte-order mark, which its writers refuse in a
+# literal block (they would write the whole block as one double-quoted string).
+_NOT_ONE_YAML_LINE = re.compile("[^\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]|[\u2028\u2029]")
 
 
 class WireEvent(NamedTuple):

@@ -94,12 +94,13 @@ def _guess_name(block: str) -> str:
             name = value
             break
         if field == "data" and not name:
+            if value == "[DONE]":
+                name = DONE
+                continue
             try:
                 obj = json.loads(value)
             except ValueError:
                 continue
             if isinstance(obj, dict) and isinstance(obj.get("type"), str):
                 name = obj["type"]
-            elif value == "[DONE]":
-                name = DONE
     return name if _TOKEN.fullmatch(name) and fits_one_line(name) else "?"
