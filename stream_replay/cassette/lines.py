@@ -14,6 +14,8 @@ Each line is ``<offset> <name> <payload>``:
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterable
 
 from ..wire import WireEvent
 from ..wire.events import DONE
@@ -31,7 +33,7 @@ def format_line(event: WireEvent) -> str:
     return f"{offset} {event.name} {event.data}"
 
 
-def format_block(events: tuple[WireEvent, ...] | list[WireEvent]) -> str:
+def format_block(events: Iterable[WireEvent]) -> str:
     return "".join(format_line(e) + "\n" for e in events)
 
 
@@ -56,6 +58,24 @@ def parse_block(block: str, *, ndjson: bool) -> list[WireEvent]:
     return _parse_carefully(lines, ndjson)
 
 
+def _shape(timed: bool, ndjson: bool) -> re.Pattern[str]:
+    offset = r"\d+(?:\.\d+)?" if timed else "-"
+    line = offset + r" [^\s\"]\S* [{\[\"][^\n]*\n"
+    done = "" if ndjson else "|" + offset + r" \[DONE\]\n"
+    return re.compile(f"(?:{line}{done})*")
+
+
+_SHAPES = {(timed, ndjson): _shape(timed, ndjson) for timed in (False, True) for ndjson in (False, True)}
+
+
+def plainly_shaped(block: str, *, ndjson: bool) -> bool:
+    """Whether every line of ``block`` has the shape of an event line (one C-level
+    pass, no object built): the check a cassette load can afford on 10,000 lines.
+    The JSON inside each line is checked when the events are first used."""
+    timed = not block.startswith("-")
+    return _SHAPES[timed, ndjson].fullmatch(block) is not None
+
+
 def _parse_well_formed(lines: list[str], ndjson: bool) -> list[WireEvent] | None:
     """The common case, in comprehensions; None when any line is not plainly right.
 
@@ -73,6 +93,12 @@ def _parse_well_formed(lines: list[str], ndjson: bool) -> list[WireEvent] | None
     if {p[2][:1] for p in parts if p[2] is not None} != {"{"}:
         return None
     if ndjson and not all(f'"event_type":"{p[1]}"' in p[2] for p in parts):
+        return None
+    try:
+        for p in parts:
+            if p[2] is not None:
+                json.loads(p[2])
+    except ValueError:
         return None
     offset_texts = {p[0] for p in parts}
     if offset_texts == {"-"}:
@@ -135,6 +161,15 @@ def _parse_carefully(lines: list[str], ndjson: bool) -> list[WireEvent]:
                 raise LineError(index, "the raw block is not one JSON string", "quote the block as a JSON string")
             events.append(WireEvent(name, None, text.encode("utf-8", "surrogateescape"), offset))
         elif payload[:1] in ("{", "["):
+            try:
+                json.loads(payload)
+            except ValueError as exc:
+                raise LineError(
+                    index,
+                    f"the payload of {name!r} is not valid JSON ({exc})",
+                    "repair the JSON; to replay a broken event on purpose, write it as a raw "
+                    "block: one JSON string holding its exact bytes",
+                ) from None
             if ndjson and f'"event_type":"{name}"' not in payload and _v1_type(payload) != name:
                 raise LineError(
                     index,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -78,7 +79,9 @@ class Stream:
     """A streamed response body, event by event."""
 
     format: StreamFormat
-    events: tuple[WireEvent, ...]
+    #: A tuple, or for a stream loaded from a file an ``EventBlock`` (a sequence
+    #: built on first use).
+    events: Sequence[WireEvent]
     outcome: Outcome = "completed"
     error: StreamError | None = None
 

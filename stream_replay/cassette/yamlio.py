@@ -27,15 +27,19 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
+import stat
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from ..errors import CassetteError, UnsafeCassetteError
-from .lines import LineError, format_block, parse_block
+from ..wire import WireEvent
+from .eventblock import EventBlock
+from .lines import LineError, format_block, parse_block, plainly_shaped
 from .model import (
     OUTCOMES,
     Body,
@@ -76,7 +80,13 @@ def _literal(dumper: Any, value: _Literal) -> Any:
     return dumper.represent_scalar("tag:yaml.org,2002:str", str(value), style="|")
 
 
+class _PureDumper(yaml.SafeDumper):
+    pass
+
+
 _Dumper.add_representer(_Literal, _literal)
+_PureDumper.add_representer(_Literal, _literal)
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 
 # --------------------------------------------------------------------------- writing
@@ -92,7 +102,10 @@ def dumps_cassette(cassette: Cassette) -> str:
             doc[key] = value
     doc["interactions"] = [_interaction_doc(i) for i in cassette.interactions]
     doc[END_KEY] = True
-    text: str = yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100, default_flow_style=False)
+    # libyaml's writer refuses characters outside the BMP (emoji) in a literal block and
+    # would quote the whole events block; PyYAML's own writer keeps it one event a line.
+    dumper = _PureDumper if _ASTRAL.search(json.dumps(doc, ensure_ascii=False, default=str)) else _Dumper
+    text: str = yaml.dump(doc, Dumper=dumper, sort_keys=False, allow_unicode=True, width=100, default_flow_style=False)
     return _HEADER + text
 
 
@@ -183,6 +196,9 @@ def write_atomic(target: Path, data: bytes) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     try:
+        # mkstemp makes the file 0600; a cassette gets the mode the file had, or the
+        # mode a new file gets under the umask, like any file the user writes.
+        os.fchmod(fd, _file_mode(target))
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -202,6 +218,15 @@ def write_atomic(target: Path, data: bytes) -> None:
         pass
     finally:
         os.close(dir_fd)
+
+
+def _file_mode(target: Path) -> int:
+    try:
+        return stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 # --------------------------------------------------------------------------- reading
@@ -282,6 +307,11 @@ def _text_of(data: bytes | str, path: Path | None) -> str:
 
 def _yaml_error(exc: yaml.YAMLError, path: Path | None) -> CassetteError:
     mark = getattr(exc, "problem_mark", None)
+    context = str(getattr(exc, "context", None) or "")
+    if context.startswith(("while scanning", "while parsing a flow")) and getattr(exc, "context_mark", None):
+        # An unclosed bracket or quote is noticed where the next token (or the end of
+        # the file) is; the line the user must fix is where it opened.
+        mark = exc.context_mark  # type: ignore[attr-defined]
     line = mark.line + 1 if mark is not None else None
     problem = getattr(exc, "problem", None) or str(exc)
     if isinstance(exc, yaml.constructor.ConstructorError) and "tag" in str(problem):
@@ -292,7 +322,6 @@ def _yaml_error(exc: yaml.YAMLError, path: Path | None) -> CassetteError:
             line=line,
             fix="remove the tag: a cassette holds only plain YAML values",
         )
-    context = getattr(exc, "context", None)
     detail = f"{context}: {problem}" if context else str(problem)
     return CassetteError(
         f"the file is not valid YAML ({detail})",
@@ -458,12 +487,23 @@ class _Reader:
             raise self.fail(place, "a failed stream must say how it failed", "add error: {type: ..., message: ...}")
         count = self.require(place, doc, "event_count", int)
         block = self.require(place, doc, "events", str)
-        try:
-            events = parse_block(block, ndjson=fmt == "ndjson")
-        except LineError as exc:
+        ndjson = fmt == "ndjson"
+
+        def line_error(exc: LineError) -> CassetteError:
             start = _line_of(self.text, f"{place}.events")
             line = start + 1 + exc.index if start is not None else None
-            raise self.fail(f"{place}.events[{exc.index}]", exc.problem, exc.fix, line=line) from None
+            return self.fail(f"{place}.events[{exc.index}]", exc.problem, exc.fix, line=line)
+
+        events: Sequence[WireEvent]
+        if plainly_shaped(block, ndjson=ndjson):
+            events = EventBlock(block, ndjson=ndjson, count=block.count("\n"), on_error=line_error)
+            timed = bool(block) and not block.startswith("-")
+        else:
+            try:
+                events = parse_block(block, ndjson=ndjson)
+            except LineError as exc:
+                raise line_error(exc) from None
+            timed = bool(events) and events[0].offset is not None
         if len(events) != count:
             raise self.fail(
                 f"{place}.events",
@@ -471,14 +511,13 @@ class _Reader:
                 "restore the file; if you removed or added events on purpose, set event_count to match",
             )
         timing = doc.get("timing")
-        timed = bool(events) and events[0].offset is not None
         if timing not in (None, "recorded", "none") or ((timing == "recorded") != timed and events):
             raise self.fail(
                 f"{place}.timing",
                 f"timing says {timing!r} but the events {'have' if timed else 'have no'} offsets",
                 "use 'recorded' when the lines start with seconds, 'none' when they start with '-'",
             )
-        return Stream(format=fmt, events=tuple(events), outcome=outcome, error=error)
+        return Stream(format=fmt, events=events, outcome=outcome, error=error)
 
 
 def _looks_like_vcrpy(doc: dict[str, Any]) -> bool:
