@@ -20,7 +20,7 @@ from stream_replay.wire import WireEvent
 REPO = Path(__file__).resolve().parent.parent
 CASSETTES = REPO / "cassettes"
 #: The shared corpus of real streams; optional (``STREAM_REPLAY_CORPUS`` overrides).
-CORPUS = Path(os.environ.get("STREAM_REPLAY_CORPUS", "/work/shared/corpus"))
+CORPUS = Path(os.environ.get("STREAM_REPLAY_CORPUS", REPO.parent / "shared" / "corpus"))
 
 #: A case is run once per sample and returns the seconds it measured itself, so it
 #: can keep setup (building a client, entering a vcrpy context) out of the timing.
