@@ -260,7 +260,8 @@ def test_missing_format(tmp_path: Path) -> None:
     err = load_error(path)
     assert_well_formed(err, path)
     assert err.place == "format"
-    assert "'stream-replay-cassette'" in err.problem
+    assert "no 'format' key" in err.problem
+    assert "format: stream-replay-cassette" in err.problem
     assert err.line == top_line(lines, "version:")  # where the top mapping now starts
 
 
@@ -297,8 +298,8 @@ def test_vcrpy_cassette_points_to_the_importer(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "data",
-    ["- one\n- two\n", "just a string\n", "# only a comment\n"],
-    ids=["list", "scalar", "comment-only"],
+    ["- one\n- two\n", "just a string\n"],
+    ids=["list", "scalar"],
 )
 def test_top_level_that_is_not_a_mapping(tmp_path: Path, data: str) -> None:
     path = write(tmp_path, data)
@@ -306,6 +307,24 @@ def test_top_level_that_is_not_a_mapping(tmp_path: Path, data: str) -> None:
     assert_well_formed(err, path)
     assert err.line == 1
     assert "stream-replay-cassette" in err.problem
+    assert "list" in err.problem or "text" in err.problem
+
+
+def test_a_file_of_only_comments_says_so(tmp_path: Path) -> None:
+    path = write(tmp_path, "# only a comment\n\n")
+    err = load_error(path)
+    assert_well_formed(err, path)
+    assert err.line == 1
+    assert "only comments" in err.problem
+
+
+def test_a_size_limit_that_is_not_a_number_is_an_error_not_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, real_text("v2_text.yaml"))
+    monkeypatch.setenv("STREAM_REPLAY_MAX_CASSETTE_BYTES", "64MB")
+    with pytest.raises(CassetteError, match="STREAM_REPLAY_MAX_CASSETTE_BYTES='64MB'"):
+        load_cassette(path)
 
 
 # --------------------------------------------------------------------------- missing keys

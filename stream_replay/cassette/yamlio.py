@@ -257,12 +257,15 @@ def load_cassette(path: str | os.PathLike[str], *, max_bytes: int | None = None)
 
 def _size_limit() -> int:
     value = os.environ.get("STREAM_REPLAY_MAX_CASSETTE_BYTES")
-    if value:
-        try:
-            return int(value)
-        except ValueError:
-            pass
-    return MAX_CASSETTE_BYTES
+    if not value:
+        return MAX_CASSETTE_BYTES
+    try:
+        return int(value)
+    except ValueError:
+        raise CassetteError(
+            f"STREAM_REPLAY_MAX_CASSETTE_BYTES={value!r} is not a whole number of bytes",
+            fix="set it to a number such as 134217728 (128 MiB), or unset it for the 64 MiB default",
+        ) from None
 
 
 def loads_cassette(data: bytes | str, *, path: Path | None = None) -> Cassette:
@@ -344,10 +347,17 @@ class _Reader:
         return CassetteError(problem, path=self.path, line=line, place=place, fix=fix)
 
     def cassette(self, doc: Any) -> Cassette:
+        if doc is None:
+            raise self.fail(
+                "(top level)",
+                "the file holds only comments or blank lines, not a cassette (it may have been cut)",
+                "restore the file from version control or record it again",
+                line=1,
+            )
         if not isinstance(doc, dict):
             raise self.fail(
                 "(top level)",
-                f"expected a mapping with 'format: {FORMAT_NAME}', found {type(doc).__name__}",
+                f"expected a mapping with 'format: {FORMAT_NAME}', found {_kind(doc)}",
                 "point at a stream_replay cassette",
                 line=1,
             )
@@ -361,7 +371,9 @@ class _Reader:
                 )
             raise self.fail(
                 "format",
-                f"'format' must be {FORMAT_NAME!r}, found {doc.get('format')!r}",
+                f"the file has no 'format' key; a cassette starts 'format: {FORMAT_NAME}'"
+                if "format" not in doc
+                else f"'format' must be {FORMAT_NAME!r}, found {doc.get('format')!r}",
                 "point at a stream_replay cassette",
                 line=_line_of(self.text, "format") or 1,
             )
@@ -532,7 +544,10 @@ def _opt_str(value: Any) -> str | None:
 
 
 def _kind(value: Any) -> str:
-    return "nothing" if value is None else type(value).__name__
+    if value is None:
+        return "nothing"
+    names = {dict: "a mapping", list: "a list", str: "text", int: "a number", float: "a number", bool: "true/false"}
+    return names.get(type(value), type(value).__name__)
 
 
 def _line_of(text: str, place: str) -> int | None:
