@@ -83,7 +83,7 @@ def _heading(out: TextIO, number: int, total: int, interaction: Interaction, rou
     stream = interaction.response.stream
     if stream is not None:
         pace = "instant" if not speed else ("recorded pace" if stream.timed else "no timing recorded: 20 ms/event")
-        details.append(f"{len(stream.events)} events ({pace})")
+        details.append(f"{len(stream.events)} events on the wire ({pace})")
     out.write(f"\n── [{number}/{total}] {' · '.join(details)}\n")
     prompt = _last_user_text(body)
     if prompt:
