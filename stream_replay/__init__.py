@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .errors import RecordingEndedError as RecordingEndedError
     from .errors import StreamReplayError as StreamReplayError
     from .importers.vcr import read_vcr as read_vcr
+    from .recording.client import record_client as record_client
     from .replay.client import replay_client as replay_client
     from .replay.transport import ReplayTransport as ReplayTransport
 
@@ -40,6 +41,7 @@ _EXPORTS = {
     "StreamReplayError": "stream_replay.errors",
     "read_vcr": "stream_replay.importers.vcr",
     "replay_client": "stream_replay.replay.client",
+    "record_client": "stream_replay.recording.client",
     "ReplayTransport": "stream_replay.replay.transport",
 }
 

@@ -67,3 +67,11 @@ class RecordingEndedError(StreamReplayError):
 
 class UnsafeCassetteError(CassetteError):
     """A cassette that would write or carry a secret (an API key, a credential header)."""
+
+
+class StreamReplayWarning(UserWarning):
+    """Something a user should know about a recording, that does not stop it."""
+
+
+class TruncatedStreamWarning(StreamReplayWarning):
+    """A recorded stream ended without its terminator (v2 ``[DONE]``, v1 ``stream-end``)."""

@@ -9,7 +9,9 @@ Loopback only; it stops when the fixture ends.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -26,6 +28,8 @@ class Reply:
     chunks: Sequence[bytes] = ()
     delays: Sequence[float] = ()  # seconds to wait before each chunk
     headers: dict[str, str] = field(default_factory=dict)
+    #: close the connection abruptly after this many chunks (no chunked terminator)
+    drop_after: int | None = None
 
     @classmethod
     def stream(cls, body: bytes, fmt: str, delay: float = 0.0) -> Reply:
@@ -54,6 +58,11 @@ class WireServer:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
+            def handle(self) -> None:
+                # a client that closes a kept-alive connection is not an error here
+                with contextlib.suppress(ConnectionResetError, BrokenPipeError):
+                    super().handle()
+
             def do_POST(self) -> None:
                 self._answer()
 
@@ -75,7 +84,11 @@ class WireServer:
                 self.send_header("transfer-encoding", "chunked")
                 self.end_headers()
                 delays = list(reply.delays) or [0.0] * len(reply.chunks)
-                for chunk, delay in zip(reply.chunks, delays, strict=False):
+                for sent, (chunk, delay) in enumerate(zip(reply.chunks, delays, strict=False)):
+                    if reply.drop_after is not None and sent >= reply.drop_after:
+                        self.close_connection = True
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                        return
                     if delay:
                         time.sleep(delay)
                     self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")

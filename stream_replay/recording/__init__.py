@@ -1,0 +1,1 @@
+"""Recording: live Cohere streams captured event by event into cassettes."""

@@ -1,0 +1,129 @@
+"""``record_client``: a genuine cohere client that talks to the real API (or
+``base_url=``) and writes each interaction to a cassette as it completes."""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from types import TracebackType
+from typing import Any, Generic, TypeVar, cast
+
+import httpx
+
+from ..cassette.model import Interaction
+from ..errors import StreamReplayError, StreamReplayWarning
+from .capture import Capture
+from .transport import RecordingTransport
+from .writer import CassetteWriter
+
+C = TypeVar("C")
+
+#: The SDK's own default timeout when it builds its httpx client itself.
+SDK_TIMEOUT = 300.0
+
+
+class RecordingSession(Generic[C]):
+    """What ``record_client`` returns: use it with ``with`` (or ``async with``).
+
+    Inside, ``session`` gives the client. On exit, a stream still open (abandoned by
+    its consumer) is saved as ``stopped``, and an interaction that could not be saved
+    (a secret found in it, an unreadable cassette) raises.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], cls: type[C], client_kwargs: dict[str, Any]) -> None:
+        key = client_kwargs.get("api_key")
+        if key is None:
+            key = os.environ.get("CO_API_KEY")
+        self.writer = CassetteWriter(path, secrets=[key] if isinstance(key, str) else [])
+        self.errors: list[BaseException] = []
+        self.recorded: list[Interaction] = []
+        self._open: set[Capture] = set()
+        self._lock = threading.Lock()
+        transport = RecordingTransport(self._started, self._finished)
+        from ..replay.sdk import is_async_client
+
+        timeout = client_kwargs.get("timeout") or SDK_TIMEOUT
+        self.http: httpx.Client | httpx.AsyncClient
+        if is_async_client(cls):
+            self.http = httpx.AsyncClient(transport=transport, timeout=timeout)
+        else:
+            self.http = httpx.Client(transport=transport, timeout=timeout)
+        self.client: C = cls(httpx_client=self.http, **client_kwargs)  # type: ignore[call-arg]
+
+    # ---------------------------------------------------------------- captures
+
+    def _started(self, capture: Capture) -> None:
+        auth = capture.request.headers.get("authorization", "")
+        scheme, _, token = auth.partition(" ")
+        self.writer.add_secret(token if scheme.lower() == "bearer" else auth)
+        with self._lock:
+            self._open.add(capture)
+
+    def _finished(self, capture: Capture, interaction: Interaction) -> None:
+        with self._lock:
+            self._open.discard(capture)
+        try:
+            self.writer.append(interaction)
+        except StreamReplayError as exc:
+            self.errors.append(exc)
+            warnings.warn(StreamReplayWarning(f"not recorded: {exc}"), stacklevel=2)
+            return
+        self.recorded.append(interaction)
+
+    def close(self) -> None:
+        with self._lock:
+            still_open = list(self._open)
+        for capture in still_open:
+            capture.stopped()
+        if self.errors:
+            raise self.errors[0]
+
+    # ---------------------------------------------------------------- protocols
+
+    def __enter__(self) -> C:
+        return self.client
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        try:
+            self.close()
+        finally:
+            if isinstance(self.http, httpx.Client):
+                self.http.close()
+
+    async def __aenter__(self) -> C:
+        return self.client
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            self.close()
+        finally:
+            if isinstance(self.http, httpx.AsyncClient):
+                await self.http.aclose()
+            else:
+                self.http.close()
+
+
+def record_client(
+    path: str | os.PathLike[str], client: type[C] | None = None, **client_kwargs: Any
+) -> RecordingSession[C]:
+    """Record what a genuine ``client`` (default ``cohere.ClientV2``) does into ``path``.
+
+    ``with record_client("cassettes/chat.yaml") as co: ...`` (``async with`` for the
+    async clients). The client talks to the real API, or to ``base_url=``; each
+    request and response is appended to the cassette the moment it completes, event by
+    event with the time each event arrived, while the consumer receives every chunk as
+    soon as it arrives. Streams that fail, end without their terminator or are
+    abandoned are recorded as such. Credential headers are never stored, and a save
+    that would contain the API key in use is refused.
+    """
+    import cohere
+
+    cls: type[Any] = client if client is not None else cohere.ClientV2
+    if not (isinstance(cls, type) and issubclass(cls, (cohere.Client, cohere.AsyncClient))):
+        raise TypeError(f"client must be cohere.ClientV2, AsyncClientV2, Client or AsyncClient, got {cls!r}")
+    if "httpx_client" in client_kwargs:
+        raise TypeError("record_client builds its own httpx client; do not pass httpx_client")
+    return RecordingSession(path, cast("type[C]", cls), client_kwargs)

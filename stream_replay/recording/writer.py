@@ -1,0 +1,83 @@
+"""Writing recorded interactions into a cassette, safely, from any number of processes.
+
+Each append takes an exclusive lock (``flock`` on the cassette's folder, so no lock
+file is left behind), re-reads the cassette as it is on disk, adds the interaction,
+and replaces the file atomically (``save_cassette``): pytest-xdist workers recording
+into one cassette lose nothing, and a crash at any moment leaves the old file or the
+new one. A cassette that exists but cannot be read is never overwritten.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from .._version import __version__
+from ..cassette import Cassette, Interaction, Meta, load_cassette, save_cassette
+from ..errors import CassetteError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: one process at a time
+    fcntl = None  # type: ignore[assignment]
+
+
+class CassetteWriter:
+    def __init__(self, path: str | os.PathLike[str], secrets: Iterable[str] = ()) -> None:
+        self.path = Path(path)
+        self.secrets = {s for s in secrets if s}
+        with self._locked():
+            self._read()  # refuse at once, before anything is recorded
+
+    def add_secret(self, secret: str) -> None:
+        if secret:
+            self.secrets.add(secret)
+
+    def append(self, interaction: Interaction) -> None:
+        with self._locked():
+            existing = self._read()
+            meta = existing.meta if existing is not None else new_meta()
+            interactions = (*existing.interactions, interaction) if existing is not None else (interaction,)
+            save_cassette(Cassette(interactions, meta), self.path, overwrite=True, secrets=self.secrets)
+
+    def _read(self) -> Cassette | None:
+        if not self.path.exists():
+            return None
+        try:
+            return load_cassette(self.path)
+        except CassetteError as exc:
+            raise CassetteError(
+                f"the cassette cannot be read, so nothing is recorded into it: {exc.problem}",
+                path=exc.path,
+                line=exc.line,
+                place=exc.place,
+                fix=f"{exc.fix or 'repair it'}; or move it away to record a new one",
+            ) from None
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        folder = self.path.parent if str(self.path.parent) else Path(".")
+        folder.mkdir(parents=True, exist_ok=True)
+        if fcntl is None:  # pragma: no cover
+            yield
+            return
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+
+def new_meta() -> Meta:
+    from ..replay.sdk import sdk_version
+
+    return Meta(
+        recorded_at=datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat(),
+        cohere_version=sdk_version(),
+        stream_replay_version=__version__,
+    )
