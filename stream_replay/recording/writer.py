@@ -29,8 +29,9 @@ class CassetteWriter:
     def __init__(self, path: str | os.PathLike[str], secrets: Iterable[str] = ()) -> None:
         self.path = Path(path)
         self.secrets = {s for s in secrets if s}
-        with self._locked():
-            self._read()  # refuse at once, before anything is recorded
+        if self.path.parent.is_dir():
+            with self._locked():
+                self._read()  # refuse at once, before anything is recorded
 
     def add_secret(self, secret: str) -> None:
         if secret:
