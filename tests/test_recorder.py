@@ -314,3 +314,30 @@ def test_recording_never_overwrites_a_cassette_it_cannot_read(tmp_path: Path) ->
         record_client(path, cohere.ClientV2, api_key=CANARY)
     assert caught.value.path == path
     assert path.read_text() == damaged
+
+
+def test_a_dummy_key_of_a_few_characters_does_not_refuse_every_save(tmp_path: Path, wire_server: WireServer) -> None:
+    body, kwargs, fmt = bundled("v2_text.yaml")
+    wire_server.queue(Reply.stream(body, fmt))
+    with record_client(tmp_path / "x.yaml", cohere.ClientV2, api_key="x", base_url=wire_server.url) as co:
+        list(co.chat_stream(**kwargs))
+    assert len(load_cassette(tmp_path / "x.yaml").interactions) == 1
+
+
+def test_temporaries_left_by_killed_saves_are_cleaned_up_once_stale(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from stream_replay.recording.writer import STALE_TEMPORARY_SECONDS, CassetteWriter
+
+    path = tmp_path / "c.yaml"
+    stale = tmp_path / ".c.yaml.abc123.tmp"
+    fresh = tmp_path / ".c.yaml.def456.tmp"
+    for leftover in (stale, fresh):
+        leftover.write_text("a copy left by a killed save")
+    old = time.time() - STALE_TEMPORARY_SECONDS - 5
+    os.utime(stale, (old, old))
+    CassetteWriter(path).append(load_cassette(CASSETTES / "v2_text.yaml").interactions[0])
+    assert not stale.exists()
+    assert fresh.exists()  # might still be another writer's save in progress
+    assert len(load_cassette(path).interactions) == 1

@@ -138,7 +138,10 @@ def test_interactions_with_identical_requests_replay_in_recorded_order() -> None
     second = load_cassette(CASSETTES / "v2_error_finish.yaml").interactions[0]
     cassette = Cassette((first, Interaction(first.request, second.response)))
     co = replay_client(cassette)
-    ids = [list(co.chat_stream(**kwargs_of(cassette)))[0].id for _ in range(2)]
+    ids = []
+    for _ in range(2):
+        events = list(co.chat_stream(**kwargs_of(cassette)))
+        ids.append(events[0].id)
     recorded = [json.loads(str(i.response.stream.events[0].data))["id"] for i in cassette.interactions]  # type: ignore[union-attr]
     assert ids == recorded and ids[0] != ids[1]
 

@@ -40,14 +40,17 @@ class RecordingSession(Generic[C]):
         self.recorded: list[Interaction] = []
         self._open: set[Capture] = set()
         self._lock = threading.Lock()
-        transport = RecordingTransport(self._started, self._finished)
         from ..replay.sdk import is_async_client
 
         timeout = client_kwargs.get("timeout") or SDK_TIMEOUT
+        # The real transport (and its TLS context, ~20-100 ms) is built now, as a plain
+        # cohere client builds it: not inside the first request, ahead of its first event.
         self.http: httpx.Client | httpx.AsyncClient
         if is_async_client(cls):
+            transport = RecordingTransport(self._started, self._finished, async_=httpx.AsyncHTTPTransport())
             self.http = httpx.AsyncClient(transport=transport, timeout=timeout)
         else:
+            transport = RecordingTransport(self._started, self._finished, sync=httpx.HTTPTransport())
             self.http = httpx.Client(transport=transport, timeout=timeout)
         self.client: C = cls(httpx_client=self.http, **client_kwargs)  # type: ignore[call-arg]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import os
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -25,16 +26,24 @@ except ImportError:  # pragma: no cover - not POSIX: one process at a time
     fcntl = None  # type: ignore[assignment]
 
 
+MIN_SECRET_LENGTH = 8
+STALE_TEMPORARY_SECONDS = 60.0
+
+
 class CassetteWriter:
     def __init__(self, path: str | os.PathLike[str], secrets: Iterable[str] = ()) -> None:
         self.path = Path(path)
-        self.secrets = {s for s in secrets if s}
+        self.secrets: set[str] = set()
+        for secret in secrets:
+            self.add_secret(secret)
         if self.path.parent.is_dir():
             with self._locked():
                 self._read()  # refuse at once, before anything is recorded
 
     def add_secret(self, secret: str) -> None:
-        if secret:
+        # A key of a few characters (a test's dummy "x") would be found in any cassette
+        # and refuse every save; real Cohere keys are 40 characters.
+        if len(secret) >= MIN_SECRET_LENGTH:
             self.secrets.add(secret)
 
     def append(self, interaction: Interaction) -> None:
@@ -43,6 +52,16 @@ class CassetteWriter:
             meta = existing.meta if existing is not None else new_meta()
             interactions = (*existing.interactions, interaction) if existing is not None else (interaction,)
             save_cassette(Cassette(interactions, meta), self.path, overwrite=True, secrets=self.secrets)
+            self._remove_stale_temporaries()
+
+    def _remove_stale_temporaries(self) -> None:
+        """Temporary files of saves killed before their ``os.replace`` (full copies, never
+        used): removed once old enough that no save can still be writing them."""
+        cutoff = time.time() - STALE_TEMPORARY_SECONDS
+        for stale in self.path.parent.glob(f".{self.path.name}.*.tmp"):
+            with contextlib.suppress(OSError):
+                if stale.stat().st_mtime < cutoff:
+                    stale.unlink()
 
     def _read(self) -> Cassette | None:
         if not self.path.exists():
