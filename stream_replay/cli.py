@@ -50,12 +50,46 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="attribution to store in each cassette (repeatable), e.g. license=MIT",
     )
 
+    record = commands.add_parser(
+        "record",
+        help="record one conversation from the command line into a cassette",
+        description="Sends one chat request (the key from CO_API_KEY), prints the stream live "
+        "as it arrives, and appends the interaction to CASSETTE.",
+    )
+    from .record_cmd import add_arguments as add_record_arguments
+
+    add_record_arguments(record)
+
+    serve = commands.add_parser(
+        "serve",
+        help="serve cassettes over HTTP to any Cohere client (CO_API_URL or base_url)",
+        description="A Cohere-compatible HTTP server on 127.0.0.1 replaying each CASSETTE "
+        "(a file, or a folder: every *.yaml in it). Prints its URL; Ctrl-C stops it.",
+    )
+    serve.add_argument("paths", nargs="+", type=Path, metavar="CASSETTE_OR_DIR")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=0, help="port to listen on (default 0: a free port)")
+    serve.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="1 = recorded pace (default), N = N times faster, 0 = instant",
+    )
+
     args = parser.parse_args(argv)
     try:
+        if args.command == "record":
+            from .record_cmd import run as record_run
+
+            return record_run(args)
         if args.command == "play":
             from .play import play_cassette
 
             return play_cassette(args.cassette, speed=args.speed, use_async=args.use_async, fast=args.fast)
+        if args.command == "serve":
+            from .serve import serve as serve_cassettes
+
+            return serve_cassettes(args.paths, host=args.host, port=args.port, speed=args.speed)
         return _import_vcr(args.sources, args.output, force=args.force, source=args.source)
     except StreamReplayError as exc:
         print(f"stream-replay: {exc}", file=sys.stderr)
