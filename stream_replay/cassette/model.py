@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..wire import StreamFormat, WireEvent, encode
-from ..wire.jsontext import BODY_STYLES
+from ..wire.jsontext import BODY_STYLES, body_style
 
 #: How a recorded stream ended.
 #: ``completed``: the terminator arrived (v2 ``[DONE]``, v1 ``stream-end``);
@@ -36,6 +36,16 @@ class Body:
     json: Any = None
     style: str | None = None
     text: str | None = None
+
+    @classmethod
+    def of_text(cls, text: str) -> Body:
+        """A body as recorded: parsed JSON with the style that rewrites it exactly, else text."""
+        if not text:
+            return cls()
+        styled = body_style(text)
+        if styled is not None:
+            return cls(json=styled[0], style=styled[1])
+        return cls(text=text)
 
     @property
     def is_empty(self) -> bool:

@@ -20,13 +20,7 @@ from .._version import __version__
 from ..cassette.model import Body, Cassette, Interaction, Meta, Request, Response, Stream
 from ..errors import CassetteError
 from ..headers import REQUEST_HEADERS, RESPONSE_HEADERS, keep_headers, scrub_url
-from ..wire import StreamFormat, decode
-from ..wire.jsontext import body_style
-
-STREAM_TYPES: dict[str, StreamFormat] = {
-    "text/event-stream": "sse",
-    "application/stream+json": "ndjson",
-}
+from ..wire import decode, format_of, is_terminated
 
 
 def read_vcr(path: str | Path, *, source: dict[str, Any] | None = None) -> Cassette:
@@ -79,38 +73,25 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _body(text: str) -> Body:
-    if not text:
-        return Body()
-    styled = body_style(text)
-    if styled is not None:
-        return Body(json=styled[0], style=styled[1])
-    return Body(text=text)
-
-
 def _interaction(path: Path, index: int, req: Any, res: dict[str, Any]) -> Interaction:
     request = Request(
         method=str(req.method).upper(),
         url=scrub_url(str(req.uri)),
         headers=keep_headers(_headers(req.headers), REQUEST_HEADERS),
-        body=_body(_text(req.body)),
+        body=Body.of_text(_text(req.body)),
     )
     headers = _headers(res.get("headers"))
     status = int(res["status"]["code"])
     body = res.get("body", {}).get("string", b"")
     raw = body if isinstance(body, bytes) else _text(body).encode("utf-8", "surrogateescape")
     content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
-    fmt = STREAM_TYPES.get(content_type.partition(";")[0].strip().lower())
+    fmt = format_of(status, content_type)
     kept = keep_headers(headers, RESPONSE_HEADERS)
-    if fmt is not None and 200 <= status < 300:
+    if fmt is not None:
         events = tuple(decode(raw, fmt))
-        last = next((e for e in reversed(events) if e.raw is None), None)
-        complete = last is not None and (last.is_done if fmt == "sse" else last.name == "stream-end")
-        if events and events[-1].raw is not None:
-            complete = False
-        stream = Stream(format=fmt, events=events, outcome="completed" if complete else "truncated")
+        stream = Stream(fmt, events, "completed" if is_terminated(events, fmt) else "truncated")
         return Interaction(request, Response(status=status, headers=kept, stream=stream))
-    return Interaction(request, Response(status=status, headers=kept, body=_body(_text(raw))))
+    return Interaction(request, Response(status=status, headers=kept, body=Body.of_text(_text(raw))))
 
 
 def _recorded_at(responses: list[dict[str, Any]]) -> str | None:

@@ -20,23 +20,7 @@ import httpx
 from ..cassette.model import Body, Interaction, Outcome, Request, Response, Stream, StreamError
 from ..errors import TruncatedStreamWarning
 from ..headers import REQUEST_HEADERS, RESPONSE_HEADERS, keep_headers, scrub_url
-from ..wire import StreamFormat, WireEvent, decode, encode_event
-from ..wire.jsontext import body_style
-
-STREAM_TYPES: dict[str, StreamFormat] = {
-    "text/event-stream": "sse",
-    "application/stream+json": "ndjson",
-}
-
-
-def body_of(raw: bytes) -> Body:
-    if not raw:
-        return Body()
-    text = raw.decode("utf-8", "surrogateescape")
-    styled = body_style(text)
-    if styled is not None:
-        return Body(json=styled[0], style=styled[1])
-    return Body(text=text)
+from ..wire import WireEvent, decode, encode_event, format_of, is_terminated
 
 
 def recorded_request(request: httpx.Request) -> Request:
@@ -44,15 +28,8 @@ def recorded_request(request: httpx.Request) -> Request:
         method=request.method,
         url=scrub_url(str(request.url)),
         headers=keep_headers(request.headers.multi_items(), REQUEST_HEADERS),
-        body=body_of(request.content),
+        body=Body.of_text(request.content.decode("utf-8", "surrogateescape")),
     )
-
-
-def stream_format(response: httpx.Response) -> StreamFormat | None:
-    if not 200 <= response.status_code < 300:
-        return None
-    content_type = response.headers.get("content-type", "").partition(";")[0].strip().lower()
-    return STREAM_TYPES.get(content_type)
 
 
 class Capture:
@@ -68,7 +45,7 @@ class Capture:
         self.request = request
         self.status = response.status_code
         self.headers = keep_headers(response.headers.multi_items(), RESPONSE_HEADERS)
-        self.format = stream_format(response)
+        self.format = format_of(response.status_code, response.headers.get("content-type", ""))
         self.started = started
         self.chunks: list[bytes] = []
         self.ends: list[int] = []  # cumulative byte count after each chunk
@@ -108,13 +85,15 @@ class Capture:
         request = recorded_request(self.request)
         body = b"".join(self.chunks)
         if self.format is None:
-            return Interaction(request, Response(self.status, self.headers, body_of(body)))
+            return Interaction(
+                request, Response(self.status, self.headers, Body.of_text(body.decode("utf-8", "surrogateescape")))
+            )
         events = self._timed_events(decode(body, self.format))
-        if outcome == "stopped" and _terminated(events, self.format):
+        if outcome == "stopped" and is_terminated(events, self.format):
             # cohere's v2 parser stops reading at [DONE] and closes the response before
             # the body's last bytes: the stream was complete all the same.
             outcome = "completed"
-        if outcome == "completed" and not _terminated(events, self.format):
+        if outcome == "completed" and not is_terminated(events, self.format):
             outcome = "truncated"
             warnings.warn(
                 TruncatedStreamWarning(
@@ -136,10 +115,3 @@ class Capture:
             index = min(bisect.bisect_left(self.ends, position), len(self.times) - 1)
             timed.append(event.with_offset(round(self.times[index], 4)))
         return timed
-
-
-def _terminated(events: list[WireEvent], fmt: StreamFormat) -> bool:
-    if not events or events[-1].raw is not None:
-        return False
-    last = events[-1]
-    return last.is_done if fmt == "sse" else last.name == "stream-end"

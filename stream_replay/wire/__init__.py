@@ -10,7 +10,7 @@ the exact bytes of any block that is not framed the canonical way, so
 ``encode(decode(body)) == body`` for every body.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from .events import DONE, StreamFormat, WireEvent
 from .ndjson import decode_ndjson, encode_ndjson
@@ -27,7 +27,30 @@ __all__ = [
     "decode",
     "encode",
     "encode_event",
+    "format_of",
+    "is_terminated",
 ]
+
+#: The content types of Cohere's streamed chat responses.
+STREAM_TYPES: dict[str, StreamFormat] = {
+    "text/event-stream": "sse",
+    "application/stream+json": "ndjson",
+}
+
+
+def format_of(status: int, content_type: str) -> StreamFormat | None:
+    """The stream format of a response, or None when it is not a 2xx stream."""
+    if not 200 <= status < 300:
+        return None
+    return STREAM_TYPES.get(content_type.partition(";")[0].strip().lower())
+
+
+def is_terminated(events: Sequence[WireEvent], fmt: StreamFormat) -> bool:
+    """Whether a stream ends with its terminator: v2's ``[DONE]``, v1's ``stream-end``."""
+    if not events or events[-1].raw is not None:
+        return False
+    last = events[-1]
+    return last.is_done if fmt == "sse" else last.name == "stream-end"
 
 
 def decode(body: bytes, fmt: StreamFormat) -> list[WireEvent]:
