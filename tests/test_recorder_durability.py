@@ -123,11 +123,12 @@ APPENDER = textwrap.dedent(
     """
     import dataclasses, sys
     from stream_replay.cassette import load_cassette
-    from stream_replay.recording.writer import CassetteWriter
+    from stream_replay.recording.writer import CassetteWriter, new_meta
 
     path, tag, source = sys.argv[1:4]
     base = load_cassette(source).interactions[0]
     writer = CassetteWriter(path)
+    new_meta()  # imports the SDK now: the kills must land among appends, not during imports
     print("ready", flush=True)
     for i in range(200):
         label = f"{tag} append {i}"
