@@ -70,7 +70,7 @@ import httpx
 
 from .cassette import Cassette, load_cassette
 from .errors import CassetteError, NoMatchError, StreamReplayError
-from .replay.matching import RequestView, distance, recorded_view, view
+from .replay.matching import RequestView, distance, view
 from .replay.transport import ReplayTransport
 
 #: Response headers the server writes itself, never copied from a recording.
@@ -109,30 +109,13 @@ class _Served:
 
     cassette: Cassette
     transport: ReplayTransport
-    _views: list[RequestView] | None = None
-
-    def views(self) -> list[RequestView]:
-        if self._views is None:
-            prepare = self.transport.matching.prepare
-            self._views = [prepare(recorded_view(i.request)) for i in self.cassette.interactions]
-        return self._views
-
-    def failure_counts(self, incoming: RequestView) -> list[int]:
-        """For each recorded request, how many matchers say no to ``incoming`` (0: a match)."""
-        prepared = self.transport.matching.prepare(incoming)
-        failures = self.transport.matching.failures
-        return [len(failures(v, prepared)) for v in self.views()]
-
-    def matches(self, incoming: RequestView) -> bool:
-        # cheap; ``transport.find`` would build its whole no-match explanation (a deep
-        # diff against every recorded request) for each cassette that does not match
-        return 0 in self.failure_counts(incoming)
 
     def body_distance(self, incoming: RequestView, failing: int) -> float:
         """The smallest body distance among the recorded requests with ``failing`` failures."""
         prepared = self.transport.matching.prepare(incoming)
-        counts = self.failure_counts(incoming)
-        return min(distance(v.body, prepared.body) for v, n in zip(self.views(), counts, strict=True) if n == failing)
+        counts = self.transport.failure_counts(incoming)
+        views = self.transport.recorded_views()
+        return min(distance(v.body, prepared.body) for v, n in zip(views, counts, strict=True) if n == failing)
 
 
 @dataclass(frozen=True)
@@ -288,9 +271,9 @@ class ReplayServer:
     def _choose(self, incoming: RequestView) -> tuple[_Served, int] | None:
         repeat: tuple[_Served, int] | None = None
         for served in self.served:
-            if not served.matches(incoming):
+            index = served.transport.match(incoming)
+            if index is None:
                 continue
-            index = served.transport.find(incoming)  # allow_repeats: a match never raises
             if served.transport.play_counts[index] == 0:
                 return served, index
             if repeat is None:
@@ -299,7 +282,7 @@ class ReplayServer:
 
     def _no_match(self, incoming: RequestView) -> str:
         """The ``NoMatchError`` text of the cassette whose closest request is nearest."""
-        fewest = [min(s.failure_counts(incoming), default=None) for s in self.served]
+        fewest = [min(s.transport.failure_counts(incoming), default=None) for s in self.served]
         best = min((n for n in fewest if n is not None), default=None)
         candidates = [s for s, n in zip(self.served, fewest, strict=True) if n == best] or self.served[:1]
         nearest = candidates[0]

@@ -66,7 +66,8 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         """Indexes of the recorded interactions no request has used."""
         return [i for i, n in enumerate(self._plays) if n == 0]
 
-    def _recorded_views(self) -> list[RequestView]:
+    def recorded_views(self) -> list[RequestView]:
+        """Each recorded request as matching sees it (``ignore_fields`` applied)."""
         if self._views is None:
             self._views = [self.matching.prepare(recorded_view(i.request)) for i in self.cassette.interactions]
         return self._views
@@ -80,17 +81,30 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     def find(self, incoming: RequestView) -> int:
         """Like ``claim`` without marking it played; raises ``NoMatchError``."""
+        index = self.match(incoming)
+        if index is not None:
+            return index
         prepared = self.matching.prepare(incoming)
+        played_match = next((i for i, n in enumerate(self.failure_counts(prepared)) if n == 0), None)
+        raise NoMatchError(self._explain(prepared, played_match), cassette=self.cassette.path)
+
+    def match(self, incoming: RequestView) -> int | None:
+        """The first unplayed interaction that matches (or, with ``allow_repeats``, the first
+        played one), without marking it; None when there is none. Cheap: unlike ``find``,
+        it builds no explanation."""
         played_match = None
-        for index, recorded in enumerate(self._recorded_views()):
-            if not self.matching.failures(recorded, prepared):
+        for index, failing in enumerate(self.failure_counts(incoming)):
+            if failing == 0:
                 if self._plays[index] == 0:
                     return index
                 if played_match is None:
                     played_match = index
-        if played_match is not None and self.allow_repeats:
-            return played_match
-        raise NoMatchError(self._explain(prepared, played_match), cassette=self.cassette.path)
+        return played_match if self.allow_repeats else None
+
+    def failure_counts(self, incoming: RequestView) -> list[int]:
+        """For each recorded request, how many matchers say no to ``incoming`` (0: a match)."""
+        prepared = self.matching.prepare(incoming)
+        return [len(self.matching.failures(recorded, prepared)) for recorded in self.recorded_views()]
 
     def mark_played(self, index: int) -> None:
         with self._lock:
@@ -99,7 +113,7 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     def _explain(self, incoming: RequestView, played_match: int | None) -> str:
         label = self.cassette.label
         if played_match is not None:
-            count = sum(1 for r in self._recorded_views() if not self.matching.failures(r, incoming))
+            count = sum(1 for r in self.recorded_views() if not self.matching.failures(r, incoming))
             return (
                 f"stream_replay: {incoming.describe()} matches {count} recorded interaction(s) of "
                 f"{label}, and every one was already played (interactions[{played_match}] first).\n"
@@ -108,7 +122,7 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
                 "  How to fix: record the extra call, or pass allow_repeats=True to replay "
                 "matching interactions again."
             )
-        views = self._recorded_views()
+        views = self.recorded_views()
         lines = [f"stream_replay: no recorded interaction in {label} matches {incoming.describe()}"]
         if not views:
             lines.append("  The cassette holds no interactions.")
