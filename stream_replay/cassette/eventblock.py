@@ -10,7 +10,7 @@ payload, with the file, line and place, before any event reaches the consumer.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, overload
+from typing import overload
 
 from ..errors import CassetteError
 from ..wire import WireEvent
@@ -62,8 +62,4 @@ class EventBlock(Sequence[WireEvent]):
         return f"EventBlock({self._count} events, {state})"
 
 
-def as_tuple(events: Sequence[WireEvent]) -> tuple[WireEvent, ...]:
-    return events.materialize() if isinstance(events, EventBlock) else tuple(events)
-
-
-__all__: Any = ["EventBlock", "as_tuple"]
+__all__ = ["EventBlock"]
