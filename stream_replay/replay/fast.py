@@ -1,8 +1,9 @@
 """The fast path: stream events built directly, without HTTP and the SDK's parser.
 
 The SDK's own parse of an event costs several times what building the concrete
-class for the event's ``type`` costs (bench/bench_replay.py measures both) and gives an object of the same class with
-an equal ``model_dump()`` (checked over every event of the real corpus). Only
+class for the event's ``type`` costs (bench/bench_replay.py measures both), and the
+built object is of the same class with an equal ``model_dump()`` (checked over every
+event of the real corpus). Only
 interactions where that equality is certain take the fast path: a 2xx stream whose
 events are all plain JSON of a type the installed SDK knows, ending with nothing
 after v2's ``[DONE]``, that neither failed nor was stopped. Everything else
