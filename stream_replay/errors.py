@@ -61,6 +61,10 @@ class NoMatchError(StreamReplayError):
         super().__init__(message)
 
 
+class MissingCassetteError(NoMatchError):
+    """A request to replay with no cassette to replay it from (pytest plugin, mode ``none``)."""
+
+
 class RecordingEndedError(StreamReplayError):
     """The consumer read past the point where the recorded stream was stopped."""
 

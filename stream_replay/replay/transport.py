@@ -54,6 +54,11 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         self._plays = [0] * len(self.cassette.interactions)
         self._chunks: dict[int, list[bytes]] = {}
         self._lock = threading.Lock()
+        #: Every ``NoMatchError`` raised, in order, even those the code under test caught
+        #: (the pytest plugin reports those again at teardown).
+        self.mismatches: list[NoMatchError] = []
+        #: Extra lines for the end of every mismatch message (the plugin's record command).
+        self.mismatch_hint: str | None = None
 
     # ----------------------------------------------------------------- matching
 
@@ -79,6 +84,14 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             self._plays[index] += 1
             return index
 
+    def try_claim(self, incoming: RequestView) -> int | None:
+        """Like ``claim``, but None (and nothing marked) when no interaction matches."""
+        with self._lock:
+            index = self.match(incoming)
+            if index is not None:
+                self._plays[index] += 1
+            return index
+
     def find(self, incoming: RequestView) -> int:
         """Like ``claim`` without marking it played; raises ``NoMatchError``."""
         index = self.match(incoming)
@@ -86,7 +99,12 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             return index
         prepared = self.matching.prepare(incoming)
         played_match = next((i for i, n in enumerate(self.failure_counts(prepared)) if n == 0), None)
-        raise NoMatchError(self._explain(prepared, played_match), cassette=self.cassette.path)
+        message = self._explain(prepared, played_match)
+        if self.mismatch_hint:
+            message += "\n" + self.mismatch_hint
+        error = NoMatchError(message, cassette=self.cassette.path)
+        self.mismatches.append(error)
+        raise error
 
     def match(self, incoming: RequestView) -> int | None:
         """The first unplayed interaction that matches (or, with ``allow_repeats``, the first
@@ -165,6 +183,16 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             self._chunks[index] = cached
         return cached
 
+    def respond(
+        self, index: int, request: httpx.Request, *, asynchronous: bool, started: float | None = None
+    ) -> httpx.Response:
+        """The recorded response of interaction ``index`` (already claimed), its events
+        due from ``started`` (a ``time.monotonic()``; default now)."""
+        response = self._response(index, request, asynchronous)
+        if started is not None:
+            _start(response, started)
+        return response
+
     def _response(self, index: int, request: httpx.Request, asynchronous: bool) -> httpx.Response:
         interaction = self.cassette.interactions[index]
         res = interaction.response
@@ -185,17 +213,13 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         started = time.monotonic()
         body = request.read()
         index = self.claim(view(request.method, str(request.url), body))
-        response = self._response(index, request, asynchronous=False)
-        _start(response, started)
-        return response
+        return self.respond(index, request, asynchronous=False, started=started)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         started = time.monotonic()
         body = await request.aread()
         index = self.claim(view(request.method, str(request.url), body))
-        response = self._response(index, request, asynchronous=True)
-        _start(response, started)
-        return response
+        return self.respond(index, request, asynchronous=True, started=started)
 
 
 def _start(response: httpx.Response, started: float) -> None:
