@@ -4,18 +4,13 @@
 from __future__ import annotations
 
 import os
-import threading
-import warnings
 from types import TracebackType
 from typing import Any, Generic, TypeVar, cast
 
 import httpx
 
 from ..cassette.model import Interaction
-from ..errors import StreamReplayError, StreamReplayWarning
-from .capture import Capture
-from .transport import RecordingTransport
-from .writer import CassetteWriter
+from .recorder import Recorder
 
 C = TypeVar("C")
 
@@ -35,52 +30,31 @@ class RecordingSession(Generic[C]):
         key = client_kwargs.get("api_key")
         if key is None:
             key = os.environ.get("CO_API_KEY")
-        self.writer = CassetteWriter(path, secrets=[key] if isinstance(key, str) else [])
-        self.errors: list[BaseException] = []
-        self.recorded: list[Interaction] = []
-        self._open: set[Capture] = set()
-        self._lock = threading.Lock()
         from ..replay.sdk import is_async_client
 
         timeout = client_kwargs.get("timeout") or SDK_TIMEOUT
         # The real transport (and its TLS context, ~20-100 ms) is built now, as a plain
         # cohere client builds it: not inside the first request, ahead of its first event.
         self.http: httpx.Client | httpx.AsyncClient
+        secrets = [key] if isinstance(key, str) else []
         if is_async_client(cls):
-            transport = RecordingTransport(self._started, self._finished, async_=httpx.AsyncHTTPTransport())
-            self.http = httpx.AsyncClient(transport=transport, timeout=timeout)
+            self.recorder = Recorder(path, secrets, async_=httpx.AsyncHTTPTransport())
+            self.http = httpx.AsyncClient(transport=self.recorder.transport, timeout=timeout)
         else:
-            transport = RecordingTransport(self._started, self._finished, sync=httpx.HTTPTransport())
-            self.http = httpx.Client(transport=transport, timeout=timeout)
+            self.recorder = Recorder(path, secrets, sync=httpx.HTTPTransport())
+            self.http = httpx.Client(transport=self.recorder.transport, timeout=timeout)
         self.client: C = cls(httpx_client=self.http, **client_kwargs)  # type: ignore[call-arg]
 
-    # ---------------------------------------------------------------- captures
+    @property
+    def recorded(self) -> list[Interaction]:
+        return self.recorder.recorded
 
-    def _started(self, capture: Capture) -> None:
-        auth = capture.request.headers.get("authorization", "")
-        scheme, _, token = auth.partition(" ")
-        self.writer.add_secret(token if scheme.lower() == "bearer" else auth)
-        with self._lock:
-            self._open.add(capture)
-
-    def _finished(self, capture: Capture, interaction: Interaction) -> None:
-        with self._lock:
-            self._open.discard(capture)
-        try:
-            self.writer.append(interaction)
-        except StreamReplayError as exc:
-            self.errors.append(exc)
-            warnings.warn(StreamReplayWarning(f"not recorded: {exc}"), stacklevel=2)
-            return
-        self.recorded.append(interaction)
+    @property
+    def errors(self) -> list[BaseException]:
+        return self.recorder.errors
 
     def close(self) -> None:
-        with self._lock:
-            still_open = list(self._open)
-        for capture in still_open:
-            capture.stopped()
-        if self.errors:
-            raise self.errors[0]
+        self.recorder.close()
 
     # ---------------------------------------------------------------- protocols
 

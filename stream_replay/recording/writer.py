@@ -46,13 +46,15 @@ class CassetteWriter:
         if len(secret) >= MIN_SECRET_LENGTH:
             self.secrets.add(secret)
 
-    def append(self, interaction: Interaction) -> None:
+    def append(self, interaction: Interaction) -> int:
+        """Add ``interaction`` at the end of the cassette; returns its index there."""
         with self._locked():
             existing = self._read()
             meta = existing.meta if existing is not None else new_meta()
             interactions = (*existing.interactions, interaction) if existing is not None else (interaction,)
             save_cassette(Cassette(interactions, meta), self.path, overwrite=True, secrets=self.secrets)
             self._remove_stale_temporaries()
+            return len(interactions) - 1
 
     def _remove_stale_temporaries(self) -> None:
         """Temporary files of saves killed before their ``os.replace`` (full copies, never
@@ -77,20 +79,25 @@ class CassetteWriter:
                 fix=f"{exc.fix or 'repair it'}; or move it away to record a new one",
             ) from None
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        folder = self.path.parent if str(self.path.parent) else Path(".")
-        folder.mkdir(parents=True, exist_ok=True)
-        if fcntl is None:  # pragma: no cover
-            yield
-            return
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+    def _locked(self) -> contextlib.AbstractContextManager[None]:
+        return folder_lock(self.path)
+
+
+@contextlib.contextmanager
+def folder_lock(path: Path) -> Iterator[None]:
+    """The exclusive lock every writer of cassette ``path`` holds while it changes it."""
+    folder = path.parent if str(path.parent) else Path(".")
+    folder.mkdir(parents=True, exist_ok=True)
+    if fcntl is None:  # pragma: no cover
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
 
 
 def new_meta() -> Meta:
