@@ -1,18 +1,179 @@
 """The pytest plugin (entry point ``pytest11: stream_replay``).
 
-It is imported by every pytest run in an environment where stream_replay is
-installed, so it imports nothing heavy: no cohere, httpx, vcrpy or deepdiff here.
-For now it declares the ``stream_replay`` marker; fixtures and record modes build on
-the library (see README).
+It is loaded by every pytest run in an environment where stream_replay is installed,
+so this module imports nothing heavy: cohere, httpx, vcrpy, deepdiff and PyYAML are
+imported only when a test uses the ``stream_replay`` marker or fixture.
+
+- marker ``stream_replay(cassette=None, **options)``;
+- fixtures ``stream_replay`` (this test's cassette; ``.client(cls)``) and
+  ``stream_replay_config`` (override it to return options for a module, a folder or
+  the suite);
+- options ``--stream-replay-mode``, ``--stream-replay-dir``; ini keys
+  ``stream_replay_mode``, ``stream_replay_dir``. Precedence, lowest first: ini,
+  config fixture, marker, command line.
 """
 
 from __future__ import annotations
 
+from collections.abc import Generator, Iterator
+from typing import TYPE_CHECKING, Any
+
 import pytest
+
+from .plugin.run import Run
+from .plugin.settings import MODES, ConfigError
+
+if TYPE_CHECKING:
+    from .plugin.session import StreamReplay
+
+_RUN = pytest.StashKey[Run]()
+_RAISED = pytest.StashKey["BaseException | None"]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("stream_replay", "stream_replay: replay recorded Cohere streams")
+    group.addoption(
+        "--stream-replay-mode",
+        dest="stream_replay_mode",
+        choices=list(MODES),
+        default=None,
+        help="record mode for stream_replay tests: " + "; ".join(f"{m}: {c}" for m, c in MODES.items()),
+    )
+    group.addoption(
+        "--stream-replay-dir",
+        dest="stream_replay_dir",
+        default=None,
+        metavar="DIR",
+        help="folder of stream_replay cassettes (default: cassettes/ beside each test file)",
+    )
+    parser.addini("stream_replay_mode", "default record mode of stream_replay tests (none)", default="")
+    parser.addini("stream_replay_dir", "folder of stream_replay cassettes, relative to the ini file", default="")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "stream_replay(cassette=None, **options): replay Cohere streams from a stream_replay cassette",
+        "stream_replay(cassette=None, **options): replay Cohere streams from a stream_replay cassette "
+        "(options: mode, dir, speed, fast, match_on, ignore_fields, allow_repeats, report_unplayed)",
     )
+    try:
+        config.stash[_RUN] = Run(config)
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    run = config.stash.get(_RUN, None)
+    if run is not None:
+        run.close()
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    run = config.stash.get(_RUN, None)
+    return run.header() if run is not None else None
+
+
+@pytest.fixture
+def stream_replay_config() -> dict[str, Any]:
+    """Options for the stream_replay tests in scope; override it in a conftest or a module."""
+    return {}
+
+
+@pytest.fixture
+def stream_replay(request: pytest.FixtureRequest, stream_replay_config: Any) -> Iterator[StreamReplay]:
+    """This test's cassette; ``stream_replay.client(cohere.ClientV2)`` gives a client for it."""
+    run = request.config.stash[_RUN]
+    test = run.begin(request.node, stream_replay_config)
+    try:
+        yield test
+    finally:
+        record, errors = test.finish()
+        if record is not None:
+            run.stats.add([record])
+    if errors:
+        raise errors[0]
+    _report_swallowed(test, request.node.stash.get(_RAISED, None))
+
+
+def _report_swallowed(test: StreamReplay, raised: BaseException | None) -> None:
+    from .plugin.run import surfaced
+
+    seen = {id(e) for e in surfaced(raised)}
+    swallowed = [e for e in test.mismatches if id(e) not in seen]
+    if not swallowed:
+        return
+    more = f"\n(and {len(swallowed) - 1} more)" if len(swallowed) > 1 else ""
+    pytest.fail(
+        "stream_replay: the code under test caught the error of a request the cassette could not answer, "
+        "so this test ran a path that production would not take. The error was:\n"
+        f"{swallowed[0]}{more}",
+        pytrace=False,
+    )
+
+
+@pytest.fixture(autouse=True)
+def _stream_replay_marked(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("stream_replay") is not None:
+        request.getfixturevalue("stream_replay")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, None]:
+    outcome = yield
+    excinfo = outcome.excinfo
+    item.stash[_RAISED] = excinfo[1] if excinfo is not None else None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+    outcome = yield
+    excinfo = call.excinfo
+    if excinfo is None or call.when != "call":
+        return
+    from .errors import NoMatchError
+    from .plugin.report import short_failure
+
+    if isinstance(excinfo.value, NoMatchError):
+        # The message says everything; the 40 frames of the SDK and httpx under the
+        # test's own line say nothing.
+        outcome.get_result().longrepr = short_failure(excinfo, item.config.rootpath)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    run = config.stash.get(_RUN, None)
+    if run is None or hasattr(config, "workerinput"):
+        return
+    report = run.stats.unplayed_report()
+    if report:
+        terminalreporter.write_sep("-", "stream-replay: unplayed interactions")
+        for line in report:
+            terminalreporter.write_line(line)
+    summary = run.stats.summary()
+    if summary is not None:
+        terminalreporter.write_line(summary)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    run = config.stash.get(_RUN, None)
+    if run is not None and hasattr(config, "workeroutput"):
+        config.workeroutput["stream_replay"] = list(run.stats.records)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist: every worker shares the controller's claims folder."""
+    run = node.config.stash.get(_RUN, None)
+    if run is not None:
+        node.workerinput["stream_replay_claims"] = str(run.claims().folder)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist: a worker's test records come home."""
+    run = node.config.stash.get(_RUN, None)
+    output = getattr(node, "workeroutput", None)
+    if run is not None and output:
+        from .plugin.stats import as_records
+
+        run.stats.add(as_records(output.get("stream_replay")))

@@ -1,0 +1,161 @@
+"""The plugin's run-wide state and its per-test steps, kept out of the hook module so
+that an unrelated pytest run imports none of it."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .claims import RunClaims
+from .paths import cassette_path, record_command
+from .settings import ConfigError, Settings, marker_options, resolve
+from .stats import RunStats
+
+MARKER = "stream_replay"
+CLAIMS_KEY = "stream_replay_claims"
+STATS_KEY = "stream_replay"
+
+
+class Run:
+    """What one pytest run (one process: the controller or a worker) knows."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.rootdir = Path(config.rootpath)
+        self.invocation_dir = Path(config.invocation_params.dir)
+        self.stats = RunStats()
+        self.ini_layers, self.cli_layers, self.dir_option = _run_layers(config)
+        self.run_settings = resolve([*self.ini_layers, *self.cli_layers])  # checked at configure
+        given = getattr(config, "workerinput", {}).get(CLAIMS_KEY)
+        self._claims_folder: Path | None = Path(given) if given else None
+        self._owns_claims = False
+
+    def claims(self) -> RunClaims:
+        if self._claims_folder is None:
+            self._claims_folder = Path(tempfile.mkdtemp(prefix="stream-replay-run-"))
+            self._owns_claims = True
+        return RunClaims(self._claims_folder)
+
+    def close(self) -> None:
+        if self._owns_claims and self._claims_folder is not None:
+            shutil.rmtree(self._claims_folder, ignore_errors=True)
+
+    def header(self) -> str:
+        settings = self.run_settings
+        mode = f"mode={settings.mode} ({settings.source('mode')})"
+        directory = settings["dir"]
+        if directory is None:
+            where = "dir=cassettes/ beside each test file (default)"
+        else:
+            shown = _shown(Path(directory), self.rootdir)
+            where = f"dir={shown} ({settings.source('dir')})"
+        return f"stream-replay: {mode}, {where}"
+
+    # ------------------------------------------------------------------ a test
+
+    def settings_for(self, item: pytest.Item, fixture_options: Any) -> Settings:
+        if not isinstance(fixture_options, Mapping):
+            kind = type(fixture_options).__name__
+            raise ConfigError(f"stream_replay: the stream_replay_config fixture must return a dict, got {kind}")
+        markers = list(item.iter_markers(MARKER))  # closest first
+        layers = [*self.ini_layers, ("stream_replay_config fixture", _rooted(fixture_options, self.rootdir))]
+        for marker in reversed(markers):
+            source = f"stream_replay marker of {item.nodeid}"
+            layers.append((source, _rooted(marker_options(marker.args, marker.kwargs, source), self.rootdir)))
+        layers.extend(self.cli_layers)
+        return resolve(layers)
+
+    def begin(self, item: pytest.Item, fixture_options: Any) -> Any:
+        from .session import StreamReplay
+
+        try:
+            settings = self.settings_for(item, fixture_options)
+        except ConfigError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        test_file = Path(item.path)
+        path = cassette_path(
+            test_file=test_file,
+            rootdir=self.rootdir,
+            node_name=item.name,
+            class_name=item.cls.__name__ if getattr(item, "cls", None) is not None else None,  # type: ignore[attr-defined]
+            directory=settings["dir"],
+            cassette=settings["cassette"],
+        )
+
+        def command(mode: str) -> str:
+            return record_command(
+                nodeid=item.nodeid,
+                test_file=test_file,
+                invocation_dir=self.invocation_dir,
+                mode=mode,
+                directory_option=self.dir_option,
+            )
+
+        test = StreamReplay(
+            settings=settings,
+            cassette_path=path,
+            display=_shown(path, self.rootdir),
+            nodeid=item.nodeid,
+            command=command,
+            claims=self.claims(),
+        )
+        test.start()
+        return test
+
+
+def _shown(path: Path, rootdir: Path) -> str:
+    try:
+        return str(path.relative_to(rootdir))
+    except ValueError:
+        return str(path)
+
+
+def _rooted(options: Mapping[str, Any], rootdir: Path) -> dict[str, Any]:
+    """``dir`` from the fixture or a marker is relative to the rootdir."""
+    rooted = dict(options)
+    if isinstance(rooted.get("dir"), str) and rooted["dir"].strip():
+        rooted["dir"] = str(rootdir / rooted["dir"])
+    return rooted
+
+
+Layer = tuple[str, dict[str, Any]]
+
+
+def _run_layers(config: pytest.Config) -> tuple[list[Layer], list[Layer], str | None]:
+    """The ini layers, the command-line layers, and ``--stream-replay-dir`` as typed."""
+    ini_file = config.inipath.name if config.inipath is not None else "the ini file"
+    ini_base = config.inipath.parent if config.inipath is not None else Path(config.rootpath)
+    ini: list[Layer] = []
+    mode = str(config.getini("stream_replay_mode") or "").strip()
+    if mode:
+        ini.append((f"stream_replay_mode in {ini_file}", {"mode": mode}))
+    directory = str(config.getini("stream_replay_dir") or "").strip()
+    if directory:
+        ini.append((f"stream_replay_dir in {ini_file}", {"dir": str(ini_base / directory)}))
+    cli: list[Layer] = []
+    cli_mode = config.getoption("stream_replay_mode")
+    if cli_mode:
+        cli.append(("--stream-replay-mode", {"mode": cli_mode}))
+    dir_option = config.getoption("stream_replay_dir")
+    if dir_option:
+        cli.append(("--stream-replay-dir", {"dir": str(Path(config.invocation_params.dir) / dir_option)}))
+    return ini, cli, dir_option or None
+
+
+def surfaced(raised: BaseException | None) -> Iterator[BaseException]:
+    """Every exception in ``raised``'s chain, causes, contexts and groups."""
+    seen: set[int] = set()
+    stack = [raised] if raised is not None else []
+    while stack:
+        exc = stack.pop()
+        if exc is None or id(exc) in seen:
+            continue
+        seen.add(id(exc))
+        yield exc
+        stack.extend(e for e in (exc.__cause__, exc.__context__) if e is not None)
+        stack.extend(getattr(exc, "exceptions", ()) or ())

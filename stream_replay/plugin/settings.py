@@ -1,0 +1,132 @@
+"""The pytest plugin's configuration, resolved in one place.
+
+Four layers, each overriding the one before: the ini file (``stream_replay_mode``,
+``stream_replay_dir``), the ``stream_replay_config`` fixture (a dict), the
+``stream_replay`` marker (the closest marker wins, key by key) and the command line
+(``--stream-replay-mode``, ``--stream-replay-dir``). Every value remembers where it
+came from, so an error or the report header can say so.
+
+Pure: no pytest, no cohere. Imported by the plugin module at every pytest start.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+#: The record modes, each with its one-line contract (README, "Record modes").
+MODES: dict[str, str] = {
+    "none": "replay only; a request with no recorded answer, or a missing cassette, fails",
+    "once": "record a cassette that does not exist yet; replay one that does",
+    "new_episodes": "replay what matches, record what does not (appended to the cassette)",
+    "all": "record every request again, appended to the cassette; replay nothing",
+    "rewrite": "delete the cassette, then record it afresh",
+}
+DEFAULT_MODE = "none"
+
+#: Options and their defaults. ``mode`` and ``dir`` can also be set in the ini file
+#: and on the command line; all of them in the config fixture and the marker.
+DEFAULTS: dict[str, Any] = {
+    "mode": DEFAULT_MODE,
+    "dir": None,
+    "cassette": None,
+    "speed": None,
+    "fast": False,
+    "match_on": None,
+    "ignore_fields": (),
+    "allow_repeats": False,
+    "report_unplayed": True,
+}
+
+
+class ConfigError(ValueError):
+    """A configuration value that cannot be used; the message names where it came from."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The effective configuration of one test (or of the run, for the header)."""
+
+    values: Mapping[str, Any]
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+    def source(self, name: str) -> str:
+        return self.sources.get(name, "default")
+
+    @property
+    def mode(self) -> str:
+        return str(self.values["mode"])
+
+
+def resolve(layers: Sequence[tuple[str, Mapping[str, Any]]]) -> Settings:
+    """Merge ``layers`` (``(source, options)``, lowest precedence first), checking each value.
+
+    ``source`` names the layer in messages, e.g. ``"--stream-replay-mode"`` or
+    ``"marker on tests/test_chat.py::test_hello"``.
+    """
+    values = dict(DEFAULTS)
+    sources: dict[str, str] = {}
+    for source, options in layers:
+        for name, value in options.items():
+            values[name] = _check(name, value, source)
+            sources[name] = source
+    return Settings(values, sources)
+
+
+def _check(name: str, value: Any, source: str) -> Any:
+    if name not in DEFAULTS:
+        raise ConfigError(
+            f"stream_replay: {source}: unknown option {name!r}. Known options: {', '.join(sorted(DEFAULTS))}."
+        )
+    where = f"stream_replay: {source}: {name}={value!r}"
+    if name == "mode":
+        if value not in MODES:
+            raise ConfigError(f"{where} is not a record mode. Use one of: {', '.join(MODES)}.")
+        return value
+    if name in ("dir", "cassette"):
+        if value is not None and not (isinstance(value, str) or hasattr(value, "__fspath__")):
+            raise ConfigError(f"{where}: expected a path (a str or os.PathLike).")
+        if isinstance(value, str) and not value.strip():
+            raise ConfigError(f"{where}: the path is empty.")
+        return value
+    if name == "speed":
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise ConfigError(
+                    f"{where}: expected None (instant), 1.0 (recorded pace) or another number >= 0 (N times faster)."
+                )
+            return float(value)
+        return None
+    if name in ("fast", "allow_repeats", "report_unplayed"):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected True or False.")
+        return value
+    if name in ("match_on", "ignore_fields"):
+        if value is None and name == "match_on":
+            return None
+        if isinstance(value, str) or not isinstance(value, (list, tuple)):
+            example = "['method', 'route', 'body']" if name == "match_on" else "['seed']"
+            raise ConfigError(f"{where}: expected a list, e.g. {name}={example}.")
+        if name == "ignore_fields" and not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: expected a list of field paths (str), e.g. ignore_fields=['seed'].")
+        return tuple(value)
+    return value  # pragma: no cover - every name in DEFAULTS is handled above
+
+
+def marker_options(args: Sequence[Any], kwargs: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """A marker's options: ``stream_replay("path.yaml", mode="once", ...)``."""
+    if len(args) > 1:
+        raise ConfigError(
+            f"stream_replay: {source}: takes at most one positional argument (the cassette path), got {len(args)}."
+        )
+    options = dict(kwargs)
+    if args:
+        if "cassette" in options:
+            raise ConfigError(f"stream_replay: {source}: the cassette is given twice (positionally and cassette=).")
+        options["cassette"] = args[0]
+    return options

@@ -1,0 +1,99 @@
+"""What the tests of a run did with their cassettes: the end-of-run summary line and
+the report of recorded interactions no test requested.
+
+Each test leaves one plain record (a dict, so pytest-xdist workers can send theirs to
+the controller); the run's figures are computed from all of them. Pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, TypedDict
+
+
+class UseRecord(TypedDict):
+    """One test's use of one cassette."""
+
+    cassette: str  # as shown: relative to rootdir when under it
+    test: str  # node id
+    loaded: int  # interactions it could replay (0 when it only recorded)
+    played: list[int]
+    recorded: list[int]  # indexes its recordings landed at
+    report_unplayed: bool
+    requests: dict[str, str]  # index -> description, for its unplayed ones
+
+
+@dataclass
+class _Cassette:
+    tests: list[str] = field(default_factory=list)
+    candidates: dict[int, str] = field(default_factory=dict)
+    played: set[int] = field(default_factory=set)
+    recorded: set[int] = field(default_factory=set)
+    report: bool = True
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+class RunStats:
+    def __init__(self) -> None:
+        self.records: list[UseRecord] = []
+
+    def add(self, records: Iterable[UseRecord]) -> None:
+        self.records.extend(records)
+
+    def _by_cassette(self) -> dict[str, _Cassette]:
+        cassettes: dict[str, _Cassette] = {}
+        for record in self.records:
+            entry = cassettes.setdefault(record["cassette"], _Cassette())
+            if record["test"] not in entry.tests:
+                entry.tests.append(record["test"])
+            entry.played.update(record["played"])
+            entry.recorded.update(record["recorded"])
+            entry.report = entry.report and record["report_unplayed"]
+            for index, description in record["requests"].items():
+                entry.candidates[int(index)] = description
+        return cassettes
+
+    def unplayed(self) -> list[tuple[str, int, str, list[str]]]:
+        """(cassette, index, request, tests) of each interaction that was there to replay,
+        that no test of the run requested, and that the run did not record itself."""
+        found = []
+        for name, entry in sorted(self._by_cassette().items()):
+            if not entry.report:
+                continue
+            for index in sorted(set(entry.candidates) - entry.played - entry.recorded):
+                found.append((name, index, entry.candidates[index], entry.tests))
+        return found
+
+    def summary(self) -> str | None:
+        """``stream-replay: 12 cassettes replayed, 2 recorded, 0 unplayed interactions``,
+        or None when no test used stream_replay."""
+        if not self.records:
+            return None
+        cassettes = self._by_cassette()
+        replayed = sum(1 for entry in cassettes.values() if entry.played)
+        recorded = sum(1 for entry in cassettes.values() if entry.recorded)
+        unplayed = len(self.unplayed())
+        return (
+            f"stream-replay: {_plural(replayed, 'cassette')} replayed, {recorded} recorded, "
+            f"{_plural(unplayed, 'unplayed interaction')}"
+        )
+
+    def unplayed_report(self) -> list[str]:
+        lines = []
+        for cassette, index, request, tests in self.unplayed():
+            lines.append(f"{cassette}: interactions[{index}] {request}: never requested by {', '.join(tests)}")
+        if lines:
+            lines.append(
+                "  How to fix: record the cassette again (--stream-replay-mode=rewrite) if the code no longer "
+                "makes these requests, or mark the test stream_replay(report_unplayed=False)."
+            )
+        return lines
+
+
+def as_records(value: Any) -> list[UseRecord]:
+    """Records sent by a pytest-xdist worker (plain lists and dicts)."""
+    return list(value) if isinstance(value, list) else []
