@@ -3,6 +3,7 @@ and the code under test made the request, then the message."""
 
 from __future__ import annotations
 
+import linecache
 import os
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ def short_failure(excinfo: Any, rootdir: Path) -> str:
             continue
         shown = os.path.relpath(path, rootdir)
         where.append(f"  {shown}:{entry.lineno + 1}: in {entry.name}")
-        where.append(f"      {str(entry.statement).strip()}")
+        where.append(f"      {linecache.getline(str(path), entry.lineno + 1).strip()}")
     if where:
         lines.append("The request was made at:")
         lines.extend(where)

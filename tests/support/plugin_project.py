@@ -1,0 +1,133 @@
+"""A user's project for the plugin's pytester tests: application code that builds its
+own ``cohere.ClientV2()`` and streams, real requests taken from bundled cassettes, and
+the answers those recordings hold (read from the cassette's JSON, not through the SDK
+or stream_replay's replay)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stream_replay import Cassette, load_cassette, save_cassette
+from tests.support.corpus import CASSETTES
+
+#: Application code as a user writes it: the client is built inside, the base URL
+#: comes from the environment when set (a local server), the text is the content deltas.
+APP = """
+import os
+
+import cohere
+
+
+def client():
+    upstream = os.environ.get("UPSTREAM")
+    return cohere.ClientV2(base_url=upstream) if upstream else cohere.ClientV2()
+
+
+def answer(request):
+    text = []
+    for event in client().chat_stream(**request):
+        if event.type == "content-delta":
+            text.append(event.delta.message.content.text)
+    return "".join(text)
+
+
+def answer_or_apologise(request):
+    try:
+        return answer(request)
+    except Exception:
+        return "Sorry, something went wrong."
+
+
+async def answer_async(request):
+    upstream = os.environ.get("UPSTREAM")
+    co = cohere.AsyncClientV2(base_url=upstream) if upstream else cohere.AsyncClientV2()
+    text = []
+    async for event in co.chat_stream(**request):
+        if event.type == "content-delta":
+            text.append(event.delta.message.content.text)
+    return "".join(text)
+"""
+
+HEADER = """
+import json
+import pathlib
+
+import pytest
+
+from app import answer, answer_async, answer_or_apologise
+
+HERE = pathlib.Path(__file__).parent
+REQUESTS = json.loads((HERE / "requests.json").read_text())
+ANSWERS = json.loads((HERE / "answers.json").read_text())
+"""
+
+
+def request_of(cassette: Cassette, index: int) -> dict[str, Any]:
+    body = cassette.interactions[index].request.body.json
+    assert isinstance(body, dict)
+    return {k: v for k, v in body.items() if k != "stream"}
+
+
+def answer_of(cassette: Cassette, index: int) -> str:
+    stream = cassette.interactions[index].response.stream
+    assert stream is not None and stream.format == "sse"
+    text = []
+    for event in stream.events:
+        if event.name == "content-delta" and event.data is not None:
+            text.append(json.loads(event.data)["delta"]["message"]["content"]["text"])
+    return "".join(text)
+
+
+#: Named requests: (bundled cassette, interaction).
+SOURCES = {"pickle": ("v2_text", 0), "citations": ("v2_citations", 0), "citations2": ("v2_citations", 1)}
+
+
+def source(name: str) -> Cassette:
+    return load_cassette(CASSETTES / f"{SOURCES[name][0]}.yaml")
+
+
+def write_project(pytester: pytest.Pytester, tests: str, ini: str = "") -> None:
+    """app.py, the requests and their recorded answers, a test module, an ini file."""
+    pytester.makepyfile(app=APP)
+    requests = {}
+    answers = {}
+    for name, (stem, index) in SOURCES.items():
+        cassette = load_cassette(CASSETTES / f"{stem}.yaml")
+        requests[name] = request_of(cassette, index)
+        answers[name] = answer_of(cassette, index)
+    folder = pytester.path / "tests"
+    folder.mkdir(exist_ok=True)
+    (folder / "requests.json").write_text(json.dumps(requests))
+    (folder / "answers.json").write_text(json.dumps(answers))
+    (folder / "test_chat.py").write_text(HEADER + tests)
+    pytester.makeini(
+        "[pytest]\npythonpath = .\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
+        "filterwarnings = ignore::DeprecationWarning\n" + ini
+    )
+
+
+def place(path: Path, *names: str) -> Path:
+    """A cassette at ``path`` holding the named recorded interactions, in order."""
+    interactions = []
+    meta = None
+    for name in names:
+        cassette = source(name)
+        meta = meta or cassette.meta
+        interactions.append(cassette.interactions[SOURCES[name][1]])
+    assert meta is not None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_cassette(Cassette(tuple(interactions), meta), path, overwrite=True)
+    return path
+
+
+def requests_in(path: Path) -> list[str]:
+    """Which named request each interaction of the cassette at ``path`` answers, in order."""
+    known = {json.dumps(request_of(source(name), SOURCES[name][1]), sort_keys=True): name for name in SOURCES}
+    cassette = load_cassette(path)
+    return [
+        known.get(json.dumps(request_of(cassette, i), sort_keys=True), "?") for i in range(len(cassette.interactions))
+    ]
