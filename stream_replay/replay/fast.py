@@ -9,10 +9,13 @@ events are all plain JSON of a type the installed SDK knows, ending with nothing
 after v2's ``[DONE]``, that neither failed nor was stopped. Everything else
 (HTTP errors, raw blocks, unknown types, recorded failures, non-stream calls) goes
 through the SDK and the transport as usual, so its behaviour stays the SDK's.
+
+PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import time
@@ -33,10 +36,7 @@ Plan = list[tuple[type, dict[str, Any]]]
 def install_fast_path(client: Any, transport: ReplayTransport, api: Api, asynchronous: bool) -> None:
     """Shadow ``client.chat_stream`` with the fast version (same signature, same events)."""
     original = client.chat_stream
-    # The instance attribute is the SDK's own wrapper (``(*args, **kwargs)``); the
-    # parameters are on the class's method.
-    method_signature = inspect.signature(type(client).chat_stream)
-    signature = method_signature.replace(parameters=list(method_signature.parameters.values())[1:])
+    signature = _signature(type(client))  # type: ignore[arg-type]  # classes are hashable
     route = "/v2/chat" if api == "v2" else "/v1/chat"
     url = _base_url(client) + route
     planner = _Planner(transport, api)
@@ -84,6 +84,14 @@ def install_fast_path(client: Any, transport: ReplayTransport, api: Api, asynchr
 
         _adopt(chat_stream, original)
         client.chat_stream = chat_stream
+
+
+@functools.lru_cache(maxsize=64)
+def _signature(cls: type) -> inspect.Signature:
+    """``chat_stream``'s parameters without ``self``. The instance attribute is the SDK's
+    own wrapper (``(*args, **kwargs)``); the parameters are on the class's method."""
+    method_signature = inspect.signature(cls.chat_stream)  # type: ignore[attr-defined]
+    return method_signature.replace(parameters=list(method_signature.parameters.values())[1:])
 
 
 def _adopt(fn: Callable[..., Any], original: Any) -> None:
