@@ -3,6 +3,8 @@
 The public names load lazily, so ``import stream_replay`` (and the pytest plugin)
 costs next to nothing until a name is used: cohere, httpx, vcrpy and deepdiff are
 imported only by the code that needs them.
+
+PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations

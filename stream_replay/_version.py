@@ -1,1 +1,3 @@
+"""The package version. (PYTEST_DONT_REWRITE)"""
+
 __version__ = "0.1.0"

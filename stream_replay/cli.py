@@ -1,4 +1,4 @@
-"""The ``stream-replay`` command: a thin shell over the library."""
+"""The ``stream-replay`` command: a thin shell over the library. (PYTEST_DONT_REWRITE)"""
 
 from __future__ import annotations
 

@@ -2,6 +2,8 @@
 
 Every error names what it is about (a file, a place inside it), says what is wrong,
 and says how to get out of it.
+
+PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations

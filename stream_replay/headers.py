@@ -2,6 +2,8 @@
 
 Nothing that can carry a credential is ever stored: not ``Authorization``, not any
 header whose name mentions a key, token, secret, cookie or auth.
+
+PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 Each chat call of the cassette is made again with the recorded arguments through a
 genuine cohere client whose HTTP is the replay transport, so what is printed is what
 the SDK yields: its own event objects, its own exceptions.
+
+PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ imported only when a test uses the ``stream_replay`` marker or fixture.
 - options ``--stream-replay-mode``, ``--stream-replay-dir``; ini keys
   ``stream_replay_mode``, ``stream_replay_dir``. Precedence, lowest first: ini,
   config fixture, marker, command line.
+
+PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations

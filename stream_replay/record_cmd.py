@@ -3,6 +3,8 @@
 The stream is printed live as it arrives (the same rendering as ``play``), then one
 summary line. Bad input (no API key, an unreadable input file, an unreachable
 server) gives one clear line and a non-zero exit, and nothing is written.
+
+PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations

@@ -47,6 +47,8 @@ How it behaves, and why:
 - **Matching** is the default one (method, route, query, JSON body; the host never
   matters). The server takes no ``ignore_fields`` yet, so the "How to fix" hint about
   it in a 404 message is for in-process replay.
+
+PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations

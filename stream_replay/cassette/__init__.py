@@ -1,4 +1,4 @@
-"""Cassettes: the value model, the YAML file format, loading and atomic saving."""
+"""Cassettes: the value model, the YAML file format, loading and atomic saving. (PYTEST_DONT_REWRITE)"""
 
 from .model import (
     DEFAULT_EVENT_GAP,

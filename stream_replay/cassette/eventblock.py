@@ -5,6 +5,8 @@ Loading a cassette checks each events block's line shapes and count in one pass
 each payload's JSON only when the stream is first used: a 10,000-event cassette
 loads at about the cost of vcrpy's loader, and a replay still refuses a broken
 payload, with the file, line and place, before any event reaches the consumer.
+
+PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ Each line is ``<offset> <name> <payload>``:
 - ``payload``: the event's JSON text exactly as sent, starting with ``{``; or, for a
   block that is not framed the canonical way, its exact text as one JSON string
   (starting with ``"``), e.g. ``"event: x\\r\\ndata: {}\\r\\n\\r\\n"``.
+
+PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations

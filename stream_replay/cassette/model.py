@@ -1,4 +1,4 @@
-"""The cassette as values: what a cassette file holds, independent of YAML."""
+"""The cassette as values: what a cassette file holds, independent of YAML. (PYTEST_DONT_REWRITE)"""
 
 from __future__ import annotations
 

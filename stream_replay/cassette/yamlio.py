@@ -20,6 +20,8 @@ The layout (see README, "Cassette format")::
 
 Only a safe YAML loader is used (libyaml's when present): no ``!!python/*`` tag is
 ever constructed.
+
+PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations

@@ -1,1 +1,1 @@
-"""Converters from other recording formats into stream_replay cassettes."""
+"""Converters from other recording formats into stream_replay cassettes. (PYTEST_DONT_REWRITE)"""

@@ -6,6 +6,8 @@ Streams (``text/event-stream`` from ``/v2/chat``, ``application/stream+json`` fr
 byte for byte; other interactions keep their bodies. Credential headers and
 credential query parameters are dropped. vcrpy keeps no per-event timing, so the
 imported streams say ``timing: none``.
+
+PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@ of the run to use a cassette decides (``rewrite``: delete it; ``once``: it was m
 so this run records it), and every later test of the run, in any worker, follows.
 A claim is a file created with ``O_EXCL`` in a folder the controller makes and hands
 to its workers, so exactly one process wins it.
+
+PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ Two patches, both undone when the test ends:
   every SDK call goes through, send through the test's httpx client whatever the
   client was built with: one built before the test (at import time, in a
   session-scoped fixture) or given its own ``httpx_client=`` cannot reach the network.
+
+PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations

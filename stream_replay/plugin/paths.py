@@ -1,4 +1,4 @@
-"""Where a test's cassette lives, and the command that records it. Pure."""
+"""Where a test's cassette lives, and the command that records it. Pure. (PYTEST_DONT_REWRITE)"""
 
 from __future__ import annotations
 

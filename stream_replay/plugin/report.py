@@ -1,5 +1,8 @@
 """A short failure report for requests the cassette cannot answer: where the test
-and the code under test made the request, then the message."""
+and the code under test made the request, then the message.
+
+PYTEST_DONT_REWRITE
+"""
 
 from __future__ import annotations
 

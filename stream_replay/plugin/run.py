@@ -1,5 +1,8 @@
 """The plugin's run-wide state and its per-test steps, kept out of the hook module so
-that an unrelated pytest run imports none of it."""
+that an unrelated pytest run imports none of it.
+
+PYTEST_DONT_REWRITE
+"""
 
 from __future__ import annotations
 

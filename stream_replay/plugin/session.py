@@ -10,6 +10,8 @@ from the record mode and the cassette on disk:
 - ``hybrid``: replay what matches, record the rest (``new_episodes``; ``once`` and
   ``rewrite`` for a cassette this run is writing).
 - ``record``: everything goes to the API and into the cassette (``all``).
+
+PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations

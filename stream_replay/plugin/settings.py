@@ -7,6 +7,8 @@ Four layers, each overriding the one before: the ini file (``stream_replay_mode`
 came from, so an error or the report header can say so.
 
 Pure: no pytest, no cohere. Imported by the plugin module at every pytest start.
+
+PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations

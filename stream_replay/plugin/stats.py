@@ -3,6 +3,8 @@ the report of recorded interactions no test requested.
 
 Each test leaves one plain record (a dict, so pytest-xdist workers can send theirs to
 the controller); the run's figures are computed from all of them. Pure.
+
+PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations

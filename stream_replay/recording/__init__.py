@@ -1,1 +1,1 @@
-"""Recording: live Cohere streams captured event by event into cassettes."""
+"""Recording: live Cohere streams captured event by event into cassettes. (PYTEST_DONT_REWRITE)"""

@@ -5,6 +5,8 @@ and only its length and arrival time are noted (plus the bytes, to write later).
 When the exchange ends (the body completes, the connection fails, or the consumer
 closes the response early) the capture becomes one ``Interaction`` whose events
 carry the time each one's last byte arrived.
+
+PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations

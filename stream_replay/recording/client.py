@@ -1,5 +1,8 @@
 """``record_client``: a genuine cohere client that talks to the real API (or
-``base_url=``) and writes each interaction to a cassette as it completes."""
+``base_url=``) and writes each interaction to a cassette as it completes.
+
+PYTEST_DONT_REWRITE
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,8 @@
 It owns the cassette writer, the exchanges still open and the errors of saves that
 failed. ``record_client`` uses one per client; the pytest plugin one per test, shared
 by every client the test builds, sync or async.
+
+PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations

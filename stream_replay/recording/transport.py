@@ -1,5 +1,8 @@
 """The recording transport: a real httpx transport underneath, every byte passed on
-as it arrives, every exchange captured (see ``capture``)."""
+as it arrives, every exchange captured (see ``capture``).
+
+PYTEST_DONT_REWRITE
+"""
 
 from __future__ import annotations
 

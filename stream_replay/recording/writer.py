@@ -5,6 +5,8 @@ file is left behind), re-reads the cassette as it is on disk, adds the interacti
 and replaces the file atomically (``save_cassette``): pytest-xdist workers recording
 into one cassette lose nothing, and a crash at any moment leaves the old file or the
 new one. A cassette that exists but cannot be read is never overwritten.
+
+PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations

@@ -1,1 +1,1 @@
-"""Replay: a cassette served to the real cohere SDK through an httpx transport."""
+"""Replay: a cassette served to the real cohere SDK through an httpx transport. (PYTEST_DONT_REWRITE)"""

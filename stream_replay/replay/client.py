@@ -1,4 +1,4 @@
-"""``replay_client``: a genuine cohere client whose HTTP goes to a replay transport."""
+"""``replay_client``: a genuine cohere client whose HTTP goes to a replay transport. (PYTEST_DONT_REWRITE)"""
 
 from __future__ import annotations
 

@@ -7,6 +7,8 @@ another host does not matter), the query and the JSON body (model, messages,
 tools, documents, generation parameters...) are equal. ``ignore_fields`` removes
 body fields that vary between runs; ``match_on`` picks matchers by name or adds
 callables ``(recorded: RequestView, incoming: RequestView) -> bool``.
+
+PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations

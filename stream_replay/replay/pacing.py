@@ -3,6 +3,8 @@
 ``speed=None`` (or 0) replays instantly; ``speed=1.0`` at the recorded pace;
 ``speed=N`` N times faster. A stream recorded without timing (imported from vcrpy)
 is paced at ``DEFAULT_EVENT_GAP`` per event.
+
+PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations

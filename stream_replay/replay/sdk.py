@@ -4,6 +4,8 @@ Event classes are taken from the SDK's own stream unions (found through the retu
 annotation of ``chat_stream``), never from hard-coded names: cohere 5.11 calls the
 v2 message-start class ``MessageStartStreamedChatResponseV2``, 7.x calls it
 ``MessageStartV2ChatStreamResponse``.
+
+PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations

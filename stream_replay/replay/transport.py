@@ -4,6 +4,8 @@ from a cassette, one event per chunk, at the chosen pace.
 The cohere SDK talks to it through an ``httpx.Client``/``httpx.AsyncClient``, so
 everything above the socket (status handling, the SDK's SSE and NDJSON parsing, its
 exceptions) is the SDK's own.
+
+PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@
 Decoding keeps each event's JSON text exactly as it came over the wire, and keeps
 the exact bytes of any block that is not framed the canonical way, so
 ``encode(decode(body)) == body`` for every body.
+
+PYTEST_DONT_REWRITE
 """
 
 from collections.abc import Iterable, Sequence

@@ -1,4 +1,4 @@
-"""The event value shared by the codecs, the cassette and the replay transport."""
+"""The event value shared by the codecs, the cassette and the replay transport. (PYTEST_DONT_REWRITE)"""
 
 from __future__ import annotations
 

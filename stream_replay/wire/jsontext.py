@@ -4,6 +4,8 @@
 - v1 (NDJSON): the same, plus Go's ``encoding/json`` HTML escaping of ``<``, ``>``,
   ``&`` and of U+2028/U+2029 (measured: 74 of 74 real v1 bodies reproduce only
   with these escapes).
+
+PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ Cohere writes one compact JSON object per line, each ending ``\\n``, with
 ``event_type`` naming the event. Such lines become plain events; any other line
 (empty, CRLF, not JSON, a cut last line, bytes that are not UTF-8) is kept byte for
 byte in ``WireEvent.raw``.
+
+PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations

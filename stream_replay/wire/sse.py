@@ -4,6 +4,8 @@ Cohere frames every event as ``event: <type>\\ndata: <compact JSON>\\n\\n`` and 
 the body with ``data: [DONE]\\n\\n``. Such blocks become plain events; any other
 block (CRLF line ends, comments, ``id:`` lines, several data lines, a cut last
 block, bytes that are not UTF-8) is kept byte for byte in ``WireEvent.raw``.
+
+PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations
