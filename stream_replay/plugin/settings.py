@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 #: The record modes, each with its one-line contract (README, "Record modes").
@@ -47,12 +46,20 @@ class ConfigError(ValueError):
     """A configuration value that cannot be used; the message names where it came from."""
 
 
-@dataclass(frozen=True)
 class Settings:
-    """The effective configuration of one test (or of the run, for the header)."""
+    """The effective configuration of one test (or of the run, for the header).
 
-    values: Mapping[str, Any]
-    sources: Mapping[str, str] = field(default_factory=dict)
+    A plain class, not a dataclass: this module is imported by every pytest run.
+    """
+
+    __slots__ = ("sources", "values")
+
+    def __init__(self, values: Mapping[str, Any], sources: Mapping[str, str] | None = None) -> None:
+        self.values = dict(values)
+        self.sources = dict(sources or {})
+
+    def __repr__(self) -> str:
+        return f"Settings({self.values!r}, sources={self.sources!r})"
 
     def __getitem__(self, name: str) -> Any:
         return self.values[name]

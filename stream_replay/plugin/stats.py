@@ -10,7 +10,6 @@ PYTEST_DONT_REWRITE
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 
@@ -26,13 +25,15 @@ class UseRecord(TypedDict):
     requests: dict[str, str]  # index -> description, for its unplayed ones
 
 
-@dataclass
 class _Cassette:
-    tests: list[str] = field(default_factory=list)
-    candidates: dict[int, str] = field(default_factory=dict)
-    played: set[int] = field(default_factory=set)
-    recorded: set[int] = field(default_factory=set)
-    report: bool = True
+    """One cassette's figures over the run (a plain class: imported by every pytest run)."""
+
+    def __init__(self) -> None:
+        self.tests: list[str] = []
+        self.candidates: dict[int, str] = {}
+        self.played: set[int] = set()
+        self.recorded: set[int] = set()
+        self.report = True
 
 
 def _plural(count: int, word: str) -> str:
