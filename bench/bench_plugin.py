@@ -1,0 +1,208 @@
+"""The pytest plugin against pytest-recording + vcrpy: the marginal cost per test of a
+200-test suite, each test replaying a small real cassette.
+
+Four suites are generated in a temporary folder, with the same test body: build
+``cohere.ClientV2()`` (as application code does), stream the recorded chat, check
+the last event. They differ only in the marker and the cassettes:
+
+- ``baseline``: 200 tests that build nothing and stream nothing (pytest's own cost);
+- ``vcrpy``: ``@pytest.mark.vcr``, pytest-recording's default cassette per test, in
+  vcrpy's format, written by vcrpy's own serializer (record mode ``none``);
+- ``sdk``: ``@pytest.mark.stream_replay``, our cassette per test (the SDK path);
+- ``fast``: the same with ``{"fast": True}`` from the ``stream_replay_config`` fixture.
+
+Each suite runs as its own ``python -m pytest`` process, in turns, several times; the
+marginal cost per test is (suite - baseline) / 200 on the medians. Goals: ``sdk`` at
+most 0.25x vcrpy's per-test cost, ``fast`` at most 0.08x.
+
+    python bench/bench_plugin.py [--tests 200] [--repeats 5] [--cassette v2_text]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _common import CASSETTES, print_table, ratio, write_vcr
+
+from stream_replay import Cassette, load_cassette, save_cassette
+
+BODY = """
+def {name}():
+    co = cohere.ClientV2(api_key="bench-key")
+    events = list(co.chat_stream(**REQUEST))
+    assert events[-1].type == "message-end"
+"""
+
+CONFTEST_FAST = """
+import pytest
+
+@pytest.fixture
+def stream_replay_config():
+    return {"fast": True}
+"""
+
+
+TIMER = """
+import json, os, time
+import pytest
+
+_times = {}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    start = time.perf_counter()
+    yield
+    _times[item.nodeid] = time.perf_counter() - start
+
+
+def pytest_sessionfinish(session):
+    with open(os.environ["BENCH_TIMES"], "w") as out:
+        json.dump(_times, out)
+"""
+
+
+def _write_suite(folder: Path, kind: str, tests: int, source: Path) -> None:
+    loaded = load_cassette(source)
+    cassette = Cassette(loaded.interactions[:1], loaded.meta)  # the first chat of it
+    body = cassette.interactions[0].request.body.json
+    assert isinstance(body, dict)
+    request = {k: v for k, v in body.items() if k != "stream"}
+    folder.mkdir(parents=True)
+    (folder / "pytest.ini").write_text("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    marker = {"baseline": "", "vcrpy": "@pytest.mark.vcr", "sdk": "@pytest.mark.stream_replay"}.get(
+        kind, "@pytest.mark.stream_replay"
+    )
+    # The SDK's client classes are imported at the top, as application code does, so
+    # the (lazy) import of cohere's client modules is in every suite, the baseline too.
+    lines = ["import cohere", "import pytest", "from cohere import ClientV2", f"REQUEST = {json.dumps(request)}", ""]
+    for index in range(tests):
+        name = f"test_{index:03d}"
+        if kind == "baseline":
+            lines.append(f"def {name}():\n    pass\n")
+        else:
+            lines.append(marker + BODY.format(name=name))
+    (folder / "test_suite.py").write_text("\n".join(lines))
+    if kind == "fast":
+        (folder / "conftest.py").write_text(CONFTEST_FAST)
+    cassettes = folder / "cassettes" / "test_suite"
+    if kind == "vcrpy":
+        cassettes.mkdir(parents=True)
+        for index in range(tests):
+            write_vcr(cassettes / f"test_{index:03d}.yaml", cassette)
+    elif kind in ("sdk", "fast"):
+        cassettes.mkdir(parents=True)
+        first = cassettes / "test_000.yaml"
+        save_cassette(cassette, first)
+        text = first.read_text()
+        for index in range(1, tests):
+            (cassettes / f"test_{index:03d}.yaml").write_text(text)
+
+
+def _run(folder: Path) -> tuple[float, float, float]:
+    """Wall seconds of the whole run, the median per test of pytest's own timing of its
+    setup, call and teardown (what each test costs once everything is imported), and the
+    seconds outside the tests (start-up, imports, collection, the first test's extra)."""
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:randomly",
+        "-p",
+        "_bench_timer",
+        str(folder),
+    ]
+    times = folder.parent / f"{folder.name}-times.json"
+    env = {**os.environ, "PYTHONPATH": str(folder.parent), "BENCH_TIMES": str(times)}
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=folder, capture_output=True, text=True, check=False, env=env)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{folder.name}: pytest failed:\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}")
+    per_test = json.loads(times.read_text())
+    values = list(per_test.values())
+    median = statistics.median(values)
+    return elapsed, median, elapsed - median * len(values)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tests", type=int, default=200)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--cassette",
+        default="v2_citations",
+        help="bundled cassette whose first chat each test replays (default v2_citations: 25 events, "
+        "the lower quartile of the corpus's v2 streams; v2_text has 74)",
+    )
+    args = parser.parse_args()
+    try:
+        import pytest_recording  # noqa: F401
+    except ImportError:
+        raise SystemExit("bench_plugin needs pytest-recording: pip install pytest-recording") from None
+
+    source = CASSETTES / f"{args.cassette}.yaml"
+    kinds = ["baseline", "vcrpy", "sdk", "fast"]
+    with tempfile.TemporaryDirectory(prefix="bench-plugin-") as tmp:
+        (Path(tmp) / "_bench_timer.py").write_text(TIMER)
+        folders = {kind: Path(tmp) / kind for kind in kinds}
+        for kind, folder in folders.items():
+            _write_suite(folder, kind, args.tests, source)
+        for folder in folders.values():
+            _run(folder)  # warm-up: file caches, bytecode
+        samples: dict[str, list[float]] = {kind: [] for kind in kinds}
+        steady: dict[str, list[float]] = {kind: [] for kind in kinds}
+        outside: dict[str, list[float]] = {kind: [] for kind in kinds}
+        for _ in range(args.repeats):
+            for kind, folder in folders.items():
+                wall, single, rest = _run(folder)
+                samples[kind].append(wall)
+                steady[kind].append(single)
+                outside[kind].append(rest)
+
+    median = {kind: statistics.median(values) for kind, values in samples.items()}
+    per_test = {kind: (median[kind] - median["baseline"]) / args.tests for kind in kinds}
+    events = len(load_cassette(source).interactions[0].response.stream.events)  # type: ignore[union-attr]
+    print(
+        f"{args.tests} tests, each replaying the first chat of {source.name} ({events} events); "
+        f"median of {args.repeats} runs per suite, in turns"
+    )
+    one = {kind: statistics.median(values) - statistics.median(steady["baseline"]) for kind, values in steady.items()}
+    rows = []
+    for kind in kinds:
+        marginal = "" if kind == "baseline" else f"{per_test[kind] * 1000:.2f}"
+        versus = "" if kind in ("baseline", "vcrpy") else ratio(per_test[kind], per_test["vcrpy"])
+        inside = "" if kind == "baseline" else f"{one[kind] * 1000:.2f}"
+        inside_versus = "" if kind in ("baseline", "vcrpy") else ratio(one[kind], one["vcrpy"])
+        once = f"{statistics.median(outside[kind]):.2f}"
+        rows.append(
+            [kind, f"{median[kind]:.2f}", f"{min(samples[kind]):.2f}", marginal, versus, inside, inside_versus, once]
+        )
+    header = ["suite", "median s", "min s", "ms per test", "vs vcrpy", "in-test ms", "vs vcrpy", "outside s"]
+    print_table("suite", header, rows)
+    print(
+        "ms per test: (suite - baseline) / tests, wall clock, one-time costs included (the goal's measure);\n"
+        "in-test ms: median over tests of the time pytest spends running one test (setup, call, teardown),\n"
+        "minus the baseline's: the per-test cost once everything is imported;\n"
+        "outside s: the run's wall time minus its tests at their median (start-up, imports, collection, exit)"
+    )
+    sdk = per_test["sdk"] / per_test["vcrpy"]
+    fast = per_test["fast"] / per_test["vcrpy"]
+    print(f"goal: SDK path <= 0.25x vcrpy per test: {sdk:.2f}x, {'met' if sdk <= 0.25 else 'NOT met'}")
+    print(f"goal: fast path <= 0.08x vcrpy per test: {fast:.2f}x, {'met' if fast <= 0.08 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
