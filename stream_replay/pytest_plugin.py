@@ -121,9 +121,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """
     for item in items:
         names = getattr(item, "fixturenames", None)
-        if isinstance(names, list) and "stream_replay" not in names:
-            if item.get_closest_marker("stream_replay") is not None:
-                names.insert(0, "stream_replay")
+        unserved = isinstance(names, list) and "stream_replay" not in names
+        if unserved and item.get_closest_marker("stream_replay") is not None:
+            names.insert(0, "stream_replay")  # type: ignore[union-attr]
 
 
 @pytest.hookimpl(hookwrapper=True)
