@@ -125,7 +125,8 @@ def _run(folder: Path) -> tuple[float, float, float]:
         str(folder),
     ]
     times = folder.parent / f"{folder.name}-times.json"
-    env = {**os.environ, "PYTHONPATH": str(folder.parent), "BENCH_TIMES": str(times)}
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}  # Python's default: cached bytecode
+    env.update(PYTHONPATH=str(folder.parent), BENCH_TIMES=str(times))
     start = time.perf_counter()
     done = subprocess.run(command, cwd=folder, capture_output=True, text=True, check=False, env=env)
     elapsed = time.perf_counter() - start
