@@ -2,10 +2,11 @@
 
 A one-test suite and a 2,000-test suite with nothing of Cohere in them run as
 ``python -m pytest`` with the plugin (as installed) and with ``-p no:stream_replay``,
-in turns; the differences are the plugin's cost at start and per test (its autouse
-fixture looks for the marker on every test). Wall clock on a busy machine is noisy to a
-few tens of ms, so the import is also timed on its own. It also reports which heavy modules the plugin's import
-loads (none is the goal) and ``python -X importtime``'s figure for importing it.
+in shuffled turns; the differences are the plugin's cost at start and per test (its
+hooks run for every test; the marker is looked up once per test, at collection). Wall
+clock on a busy machine is noisy to tens of ms, so the import is also timed on its own
+(``python -X importtime``), and the heavy modules the import loads are listed (the
+goal: none).
 
     python bench/bench_plugin_startup.py [--repeats 21] [--tests 2000]
 """
@@ -104,7 +105,7 @@ def main() -> None:
             f"{(low[name] - low[name + '-off']) * 1000:+.1f} ms min"
         )
     per_test = (median["many"] - median["many-off"]) - (median["one"] - median["one-off"])
-    print(f"  per unrelated test (the autouse check): {per_test / (args.tests - 1) * 1e6:+.1f} us")
+    print(f"  per unrelated test: {per_test / (args.tests - 1) * 1e6:+.1f} us")
     print(
         f"importing stream_replay.pytest_plugin after pytest (-X importtime, cumulative): "
         f"{cached / 1000:.1f} ms from cached bytecode, "

@@ -648,3 +648,25 @@ def test_the_sdk_is_left_as_it_was(pytester: pytest.Pytester) -> None:
     write_project(pytester, PICKLE)
     pytester.runpytest().assert_outcomes(passed=1)
     assert {cls: cls.__dict__.get("__init__") for cls in (cohere.Client, cohere.ClientV2)} == before
+
+
+def test_replay_client_inside_a_marked_test_keeps_its_own_cassette(pytester: pytest.Pytester) -> None:
+    place(cassette(pytester), "pickle")
+    other = place(pytester.path / "other.yaml", "citations")
+    write_project(
+        pytester,
+        f"""
+import cohere
+from stream_replay import replay_client
+
+@pytest.mark.stream_replay
+def test_pickle():
+    assert answer(REQUESTS["pickle"]) == ANSWERS["pickle"]  # from the test's cassette
+    co = replay_client({str(other)!r}, cohere.ClientV2)
+    events = list(co.chat_stream(**REQUESTS["citations"]))
+    assert "".join(e.delta.message.content.text for e in events if e.type == "content-delta") == ANSWERS["citations"]
+""",
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1)
+    assert "stream-replay: 1 cassette replayed, 0 recorded, 0 unplayed interactions" in lines(result)

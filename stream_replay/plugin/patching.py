@@ -98,10 +98,16 @@ class SdkPatch:
     def _routed(self, original: Any, asynchronous: bool) -> Any:
         owner = self.owner
 
+        from ..recording.transport import RecordingTransport
+        from ..replay.transport import ReplayTransport
+
         @functools.wraps(original)
         def method(http: Any, *args: Any, **kwargs: Any) -> Any:
             ours = owner.async_http() if asynchronous else owner.sync_http()
-            if http.httpx_client is not ours:
+            client = http.httpx_client
+            # A client from replay_client or record_client keeps its own cassette.
+            explicit = isinstance(getattr(client, "_transport", None), (ReplayTransport, RecordingTransport))
+            if client is not ours and not explicit:
                 http = copy.copy(http)  # the client itself is left as it was built
                 http.httpx_client = ours
             return original(http, *args, **kwargs)
