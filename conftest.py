@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+# pytester's in-process runs snapshot sys.modules and drop what was imported during
+# them. httpx imports httpcore on first use and keeps a map of its exception classes:
+# if that first use fell inside such a run, httpcore would be imported again afterwards,
+# with new classes the map does not know, and httpx would raise httpcore's exceptions
+# unmapped. Importing it here keeps one httpcore for the whole session.
+import httpcore  # noqa: F401
 import pytest
 
 from tests.support.corpus import CORPUS, have_corpus
