@@ -15,6 +15,11 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from .assemble import StreamResult as StreamResult
+    from .assemble import acollect as acollect
+    from .assemble import atee as atee
+    from .assemble import collect as collect
+    from .assemble import tee as tee
     from .cassette import Cassette as Cassette
     from .cassette import Interaction as Interaction
     from .cassette import dumps_cassette as dumps_cassette
@@ -31,6 +36,11 @@ if TYPE_CHECKING:
     from .replay.transport import ReplayTransport as ReplayTransport
 
 _EXPORTS = {
+    "StreamResult": "stream_replay.assemble",
+    "acollect": "stream_replay.assemble",
+    "atee": "stream_replay.assemble",
+    "collect": "stream_replay.assemble",
+    "tee": "stream_replay.assemble",
     "Cassette": "stream_replay.cassette",
     "Interaction": "stream_replay.cassette",
     "dumps_cassette": "stream_replay.cassette",
