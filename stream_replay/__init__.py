@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     from .errors import NoMatchError as NoMatchError
     from .errors import RecordingEndedError as RecordingEndedError
     from .errors import StreamReplayError as StreamReplayError
+    from .grammar import StreamGrammarError as StreamGrammarError
+    from .grammar import assert_valid_stream as assert_valid_stream
+    from .grammar import validate_stream as validate_stream
     from .importers.vcr import read_vcr as read_vcr
     from .recording.client import record_client as record_client
     from .replay.client import replay_client as replay_client
@@ -51,6 +54,9 @@ _EXPORTS = {
     "NoMatchError": "stream_replay.errors",
     "RecordingEndedError": "stream_replay.errors",
     "StreamReplayError": "stream_replay.errors",
+    "StreamGrammarError": "stream_replay.grammar",
+    "assert_valid_stream": "stream_replay.grammar",
+    "validate_stream": "stream_replay.grammar",
     "read_vcr": "stream_replay.importers.vcr",
     "replay_client": "stream_replay.replay.client",
     "record_client": "stream_replay.recording.client",
