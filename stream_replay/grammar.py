@@ -262,11 +262,11 @@ class _V1:
                     self.found.append(Violation(position, kind, None, problem))
         planned = [str(d.get("text") or "") for k, d in parsed if k == "tool-calls-chunk" and d and "text" in d]
         generated = next((d for k, d in parsed if k == "tool-calls-generation" and d), None)
-        if planned and generated is not None and isinstance(generated.get("text"), str):
-            if "".join(planned) != generated["text"]:
-                position = next(i for i, (k, _) in enumerate(parsed) if k == "tool-calls-generation")
-                problem = "its text is not the concatenated tool-calls-chunk text"
-                self.found.append(Violation(position, "tool-calls-generation", None, problem))
+        plan_text = generated.get("text") if generated is not None else None
+        if planned and isinstance(plan_text, str) and "".join(planned) != plan_text:
+            position = next(i for i, (k, _) in enumerate(parsed) if k == "tool-calls-generation")
+            problem = "its text is not the concatenated tool-calls-chunk text"
+            self.found.append(Violation(position, "tool-calls-generation", None, problem))
         return self.found
 
 
