@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from .assemble import atee as atee
     from .assemble import collect as collect
     from .assemble import tee as tee
+    from .assertions import assert_final_response as assert_final_response
+    from .assertions import assert_matches_cassette as assert_matches_cassette
     from .cassette import Cassette as Cassette
     from .cassette import Interaction as Interaction
     from .cassette import dumps_cassette as dumps_cassette
@@ -40,6 +42,8 @@ if TYPE_CHECKING:
 
 _EXPORTS = {
     "StreamResult": "stream_replay.assemble",
+    "assert_final_response": "stream_replay.assertions",
+    "assert_matches_cassette": "stream_replay.assertions",
     "acollect": "stream_replay.assemble",
     "atee": "stream_replay.assemble",
     "collect": "stream_replay.assemble",

@@ -104,7 +104,7 @@ class Matching:
             return request
         body = json.loads(json.dumps(request.body))
         for path in self.ignore_fields:
-            _drop(body, path)
+            drop_path(body, path)
         return RequestView(request.method, request.host, request.route, request.query, body)
 
     def failures(self, recorded: RequestView, incoming: RequestView) -> list[str]:
@@ -112,7 +112,8 @@ class Matching:
         return [name for name, fn in self.matchers if not fn(recorded, incoming)]
 
 
-def _drop(body: Any, path: str) -> None:
+def drop_path(body: Any, path: str) -> None:
+    """Remove ``path`` (``usage``, ``tool_calls[0].id``) from ``body`` in place, if present."""
     keys = [int(k) if k.isdigit() else k for k in re.split(r"\.|\[|\]\.?", path) if k]
     for key in keys[:-1]:
         try:
@@ -128,8 +129,16 @@ def _drop(body: Any, path: str) -> None:
 # ------------------------------------------------------------------------ explaining
 
 
-def field_diff(recorded: Any, incoming: Any, *, limit: int = 12) -> list[str]:
-    """Field-level differences, recorded -> incoming: ``messages[0].content: 'Hi' -> 'Hello'``."""
+def field_diff(
+    recorded: Any,
+    incoming: Any,
+    *,
+    limit: int = 12,
+    added: str = "(not recorded)",
+    removed: str = "(not sent)",
+) -> list[str]:
+    """Field-level differences, recorded -> incoming: ``messages[0].content: 'Hi' -> 'Hello'``.
+    ``added``/``removed`` name the side a field is missing from."""
     from deepdiff import DeepDiff
 
     diff = DeepDiff(recorded, incoming, verbose_level=2)
@@ -140,9 +149,9 @@ def field_diff(recorded: Any, incoming: Any, *, limit: int = 12) -> list[str]:
             if kind in ("values_changed", "type_changes"):
                 lines.append(f"{where}: {_short(value.get('old_value'))} -> {_short(value.get('new_value'))}")
             elif kind in ("dictionary_item_added", "iterable_item_added", "attribute_added"):
-                lines.append(f"{where}: (not recorded) -> {_short(value)}")
+                lines.append(f"{where}: {added} -> {_short(value)}")
             elif kind in ("dictionary_item_removed", "iterable_item_removed", "attribute_removed"):
-                lines.append(f"{where}: {_short(value)} -> (not sent)")
+                lines.append(f"{where}: {_short(value)} -> {removed}")
             else:
                 lines.append(f"{where}: {kind}")
     lines.sort()
