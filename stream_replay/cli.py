@@ -76,6 +76,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="1 = recorded pace (default), N = N times faster, 0 = instant",
     )
 
+    show = commands.add_parser(
+        "show",
+        help="a cassette's streams: timeline and final response",
+        description="For each interaction of CASSETTE: the events by type, the time to the first "
+        "event, to the first content and to the last event, and the final response.",
+    )
+    show.add_argument("cassette", type=Path)
+
+    check = commands.add_parser(
+        "validate",
+        help="check every stream of the cassettes against Cohere's grammar and invariants",
+        description="One line per violation; exit status 1 if there is any.",
+    )
+    check.add_argument("cassettes", nargs="+", type=Path, metavar="CASSETTE")
+
+    compare = commands.add_parser(
+        "diff",
+        help="compare the final responses and event sequences of two recordings",
+        description="Field-level differences of the final responses, then the event sequences "
+        "as a unified diff. Exit status 1 if they differ.",
+    )
+    compare.add_argument("a", type=Path, metavar="A")
+    compare.add_argument("b", type=Path, metavar="B")
+    compare.add_argument("--index-a", type=int, default=None, help="interaction of A (when it holds several streams)")
+    compare.add_argument("--index-b", type=int, default=None, help="interaction of B (when it holds several streams)")
+
     args = parser.parse_args(argv)
     try:
         if args.command == "record":
@@ -86,12 +112,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .play import play_cassette
 
             return play_cassette(args.cassette, speed=args.speed, use_async=args.use_async, fast=args.fast)
+        if args.command in ("show", "validate", "diff"):
+            from . import inspect_cmd
+
+            if args.command == "show":
+                return inspect_cmd.show(args.cassette, sys.stdout)
+            if args.command == "validate":
+                return inspect_cmd.validate(args.cassettes, sys.stdout)
+            return inspect_cmd.diff(args.a, args.b, sys.stdout, args.index_a, args.index_b)
         if args.command == "serve":
             from .serve import serve as serve_cassettes
 
             return serve_cassettes(args.paths, host=args.host, port=args.port, speed=args.speed)
         return _import_vcr(args.sources, args.output, force=args.force, source=args.source)
-    except StreamReplayError as exc:
+    except (StreamReplayError, ValueError) as exc:
         print(f"stream-replay: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
