@@ -217,3 +217,22 @@ def test_every_real_stream_of_the_corpus_assembles_to_its_wire_json() -> None:
         check(Cassette((Interaction(request, response),)), 0)
         checked[row["api"]] += 1
     assert checked["v1"] >= 60 and checked["v2"] >= 60, checked
+
+
+def test_atee_passes_every_async_event_through() -> None:
+    from stream_replay import load_cassette
+    from stream_replay.assemble import atee
+
+    cassette = load_cassette(CASSETTES / "v2_text.yaml")
+    kwargs = _kwargs(cassette.interactions[0])
+    stream = cassette.interactions[0].response.stream
+    assert stream is not None
+
+    async def run() -> tuple[list[str], StreamResult]:
+        tap = atee(replay_client(cassette, cohere.AsyncClientV2).chat_stream(**kwargs))
+        seen = [event.type async for event in tap]
+        return seen, tap.result
+
+    seen, result = asyncio.run(run())
+    assert seen == [e.type for e in result.events]
+    assert observed(result, "v2") == expected_v2(stream)
