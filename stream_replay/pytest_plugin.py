@@ -56,7 +56,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "stream_replay(cassette=None, **options): replay Cohere streams from a stream_replay cassette "
-        "(options: mode, dir, speed, fast, match_on, ignore_fields, allow_repeats, report_unplayed)",
+        "(options: mode, dir, speed, fast, match_on, ignore_fields, allow_repeats, report_unplayed, faults)",
     )
     try:
         config.stash[_RUN] = Run(config)

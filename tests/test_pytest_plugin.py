@@ -670,3 +670,33 @@ def test_pickle():
     result = pytester.runpytest()
     result.assert_outcomes(passed=1)
     assert "stream-replay: 1 cassette replayed, 0 recorded, 0 unplayed interactions" in lines(result)
+
+
+def test_faults_in_the_marker_and_parametrized_with_readable_ids(pytester: pytest.Pytester) -> None:
+    place(pytester.path / "tests" / "cassettes" / "shared.yaml", "pickle")
+    write_project(
+        pytester,
+        """
+import cohere
+import httpx
+from stream_replay import faults
+
+@faults.parametrize([faults.disconnect(after=3)], faults.http_error(429), [])
+def test_faulty(request, faults):
+    request.applymarker(pytest.mark.stream_replay("shared", faults=faults))
+    request.getfixturevalue("stream_replay")
+    if not faults:
+        assert answer(REQUESTS["pickle"]) == ANSWERS["pickle"]
+    elif faults[0].label == "http_429":
+        with pytest.raises(cohere.TooManyRequestsError):
+            answer(REQUESTS["pickle"])
+    else:
+        with pytest.raises(httpx.RemoteProtocolError):
+            answer(REQUESTS["pickle"])
+""",
+    )
+    result = pytester.runpytest("-v")
+    result.assert_outcomes(passed=3)
+    out = lines(result)
+    for ident in ("disconnect@3", "http_429", "no-fault"):
+        assert any(f"test_faulty[{ident}] PASSED" in line for line in out), ident

@@ -209,6 +209,7 @@ class StreamReplay:
                         match_on=settings["match_on"] or DEFAULT_MATCH_ON,
                         ignore_fields=settings["ignore_fields"],
                         allow_repeats=settings["allow_repeats"],
+                        faults=settings["faults"],
                     )
                     self._replay.mismatch_hint = (
                         "  To record this request into the cassette, keeping what it holds:\n"

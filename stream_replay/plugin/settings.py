@@ -39,6 +39,7 @@ DEFAULTS: dict[str, Any] = {
     "ignore_fields": (),
     "allow_repeats": False,
     "report_unplayed": True,
+    "faults": (),
 }
 
 
@@ -115,6 +116,11 @@ def _check(name: str, value: Any, source: str) -> Any:
         if not isinstance(value, bool):
             raise ConfigError(f"{where}: expected True or False.")
         return value
+    if name == "faults":
+        faults_ok = isinstance(value, (list, tuple)) and all(hasattr(f, "apply") and hasattr(f, "stage") for f in value)
+        if faults_ok:
+            return tuple(value)
+        raise ConfigError(f"{where}: expected a list of stream_replay.faults values, e.g. [disconnect(after=3)].")
     if name in ("match_on", "ignore_fields"):
         if value is None and name == "match_on":
             return None

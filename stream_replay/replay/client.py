@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from ..cassette import Cassette
+from ..faults import Fault
 from .matching import DEFAULT_MATCH_ON, Matcher
 from .transport import ReplayTransport
 
@@ -26,6 +27,7 @@ def replay_client(
     match_on: Sequence[str | Matcher] = DEFAULT_MATCH_ON,
     ignore_fields: Sequence[str] = (),
     allow_repeats: bool = False,
+    faults: Sequence[Fault] = (),
     transport: ReplayTransport | None = None,
     **client_kwargs: Any,
 ) -> C:
@@ -46,8 +48,15 @@ def replay_client(
     cls: type[Any] = client if client is not None else cohere.ClientV2
     if not (isinstance(cls, type) and issubclass(cls, (cohere.Client, cohere.AsyncClient))):
         raise TypeError(f"client must be cohere.ClientV2, AsyncClientV2, Client or AsyncClient, got {cls!r}")
+    if transport is not None and faults:
+        raise TypeError("pass faults to the ReplayTransport you pass as transport=, not to replay_client")
     replay = transport or ReplayTransport(
-        cassette, speed=speed, match_on=match_on, ignore_fields=ignore_fields, allow_repeats=allow_repeats
+        cassette,
+        speed=speed,
+        match_on=match_on,
+        ignore_fields=ignore_fields,
+        allow_repeats=allow_repeats,
+        faults=faults,
     )
     from .sdk import client_api, is_async_client
 

@@ -138,6 +138,8 @@ class _Planner:
         return self.plans[index]
 
     def _make_plan(self, index: int) -> Plan | None:
+        if self.transport.faults:
+            return None  # faults act in the transport: the SDK path sees them
         response = self.transport.cassette.interactions[index].response
         stream = response.stream
         if stream is None or not 200 <= response.status < 300 or stream.outcome in ("failed", "stopped"):

@@ -20,6 +20,7 @@ import httpx
 from ..cassette import Cassette, Interaction, load_cassette
 from ..cassette.model import Stream
 from ..errors import NoMatchError, RecordingEndedError, StreamReplayError
+from ..faults import Fault
 from ..wire import encode_event
 from .matching import DEFAULT_MATCH_ON, Matcher, Matching, RequestView, distance, field_diff, recorded_view, view
 from .pacing import schedule
@@ -46,8 +47,13 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         match_on: Sequence[str | Matcher] = DEFAULT_MATCH_ON,
         ignore_fields: Sequence[str] = (),
         allow_repeats: bool = False,
+        faults: Sequence[Fault] = (),
     ) -> None:
         self.cassette = as_cassette(cassette)
+        #: Faults injected into the responses (``stream_replay.faults``), each applied to
+        #: every response, or to its first ``times``.
+        self.faults = tuple(faults)
+        self._fault_uses = [0] * len(self.faults)
         self.speed = speed
         schedule(Stream("sse", ()), speed)  # validates speed early
         self.matching = Matching(match_on, ignore_fields)
@@ -195,9 +201,34 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             _start(response, started)
         return response
 
+    def _active_faults(self, streamed: bool) -> list[Fault]:
+        active = []
+        with self._lock:
+            for position, fault in enumerate(self.faults):
+                if not streamed and fault.stage != 0:
+                    continue
+                if fault.times is None or self._fault_uses[position] < fault.times:
+                    self._fault_uses[position] += 1
+                    active.append(fault)
+        return active
+
     def _response(self, index: int, request: httpx.Request, asynchronous: bool) -> httpx.Response:
         interaction = self.cassette.interactions[index]
         res = interaction.response
+        faults = self._active_faults(res.stream is not None) if self.faults else []
+        if faults:
+            from .faulty import faulty_response, make_plan
+
+            plan = make_plan(interaction, self.speed, faults)
+            ending = _Ending(interaction, index, self.cassette.label) if res.stream is not None else None
+            return faulty_response(
+                plan,
+                request,
+                asynchronous=asynchronous,
+                started=time.monotonic(),
+                finish=ending.finish if ending is not None else (lambda: None),
+                default_types=_DEFAULT_TYPES,
+            )
         headers = dict(res.headers)
         if res.stream is None:
             return httpx.Response(res.status, headers=headers, content=res.body.to_bytes(), request=request)

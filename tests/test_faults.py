@@ -1,0 +1,254 @@
+"""Faults on real recordings: the consumer sees what it sees from a real HTTP server doing
+the same at the socket level (``tests/support/wire_server.py`` on 127.0.0.1, built here
+independently from the recorded bytes), through the real SDK, v1 and v2, sync and async."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+import cohere
+import httpx
+import pytest
+
+from stream_replay import Cassette, load_cassette, replay_client
+from stream_replay import faults as F
+from stream_replay.wire import WireEvent, encode_event
+from tests.support.corpus import CASSETTES
+from tests.support.wire_server import Reply, WireServer
+
+Outcome = tuple[list[tuple[str, dict[str, Any]]], str | None, str | None]
+
+
+def _cassette(name: str) -> Cassette:
+    loaded = load_cassette(CASSETTES / f"{name}.yaml")
+    return Cassette(loaded.interactions[:1], loaded.meta)
+
+
+def _request(cassette: Cassette) -> dict[str, Any]:
+    body = cassette.interactions[0].request.body.json
+    assert isinstance(body, dict)
+    return {k: v for k, v in body.items() if k != "stream"}
+
+
+def _events(cassette: Cassette) -> list[WireEvent]:
+    stream = cassette.interactions[0].response.stream
+    assert stream is not None
+    return list(stream.events)
+
+
+def _consume(client: Any, kwargs: dict[str, Any], use_async: bool) -> Outcome:
+    seen: list[tuple[str, dict[str, Any]]] = []
+
+    async def run_async() -> None:
+        async for event in client.chat_stream(**kwargs):
+            seen.append((type(event).__name__, event.model_dump() if hasattr(event, "model_dump") else event))
+
+    try:
+        if use_async:
+            asyncio.run(run_async())
+        else:
+            for event in client.chat_stream(**kwargs):
+                seen.append((type(event).__name__, event.model_dump() if hasattr(event, "model_dump") else event))
+    except Exception as exc:  # the outcome under test
+        body = getattr(exc, "body", None)
+        detail = json.dumps(body, default=str, sort_keys=True) if body is not None else str(exc)
+        return seen, type(exc).__name__, detail
+    return seen, None, None
+
+
+def _classes(api: str, use_async: bool) -> type:
+    if api == "v2":
+        return cohere.AsyncClientV2 if use_async else cohere.ClientV2
+    return cohere.AsyncClient if use_async else cohere.Client
+
+
+def _live(reply: Reply, cassette: Cassette, api: str, use_async: bool, timeout: float | None = None) -> Outcome:
+    with WireServer() as server:
+        server.queue(reply)
+        client = _classes(api, use_async)(api_key="fault-test-key", base_url=server.url, timeout=timeout)
+        return _consume(client, _request(cassette), use_async)
+
+
+def _replayed(
+    cassette: Cassette, faults: list[F.Fault], api: str, use_async: bool, timeout: float | None = None
+) -> Outcome:
+    client = replay_client(cassette, _classes(api, use_async), faults=faults, timeout=timeout)
+    return _consume(client, _request(cassette), use_async)
+
+
+def _chunks(events: list[WireEvent], fmt: str) -> list[bytes]:
+    return [encode_event(e, fmt) for e in events]  # type: ignore[arg-type]
+
+
+def _content_type(fmt: str) -> str:
+    return "text/event-stream" if fmt == "sse" else "application/stream+json"
+
+
+def _half(event: WireEvent, fmt: str) -> bytes:
+    data = event.data or "{}"
+    text = data[: max(1, len(data) // 2)]
+    return f"event: {event.name}\ndata: {text}\n\n".encode() if fmt == "sse" else f"{text}\n".encode()
+
+
+def _unknown(fmt: str) -> bytes:
+    if fmt == "sse":
+        return b'event: x-future-event\ndata: {"type":"x-future-event","index":0}\n\n'
+    return b'{"is_finished":false,"event_type":"x-future-event"}\n'
+
+
+# Each case: the fault, and the same fault done by a real server (from the recorded events).
+CASES: dict[str, tuple[Callable[[int], list[F.Fault]], Callable[[list[WireEvent], str, int], Reply]]] = {
+    "disconnect": (
+        lambda n: [F.disconnect(after=n)],
+        lambda ev, fmt, n: Reply(200, _content_type(fmt), _chunks(ev, fmt), drop_after=n),
+    ),
+    "malformed": (
+        lambda n: [F.malformed(at=n)],
+        lambda ev, fmt, n: Reply(
+            200, _content_type(fmt), [*_chunks(ev[:n], fmt), _half(ev[n], fmt), *_chunks(ev[n + 1 :], fmt)]
+        ),
+    ),
+    "unknown_event": (
+        lambda n: [F.unknown_event(at=n)],
+        lambda ev, fmt, n: Reply(
+            200, _content_type(fmt), [*_chunks(ev[:n], fmt), _unknown(fmt), *_chunks(ev[n:], fmt)]
+        ),
+    ),
+    "drop": (
+        lambda n: [F.drop(at=n)],
+        lambda ev, fmt, n: Reply(200, _content_type(fmt), _chunks(ev[:n] + ev[n + 1 :], fmt)),
+    ),
+    "duplicate": (
+        lambda n: [F.duplicate(at=n)],
+        lambda ev, fmt, n: Reply(200, _content_type(fmt), _chunks([*ev[: n + 1], *ev[n:]], fmt)),
+    ),
+    "swap": (
+        lambda n: [F.swap(at=n)],
+        lambda ev, fmt, n: Reply(200, _content_type(fmt), _chunks([*ev[:n], ev[n + 1], ev[n], *ev[n + 2 :]], fmt)),
+    ),
+    "split": (
+        lambda n: [F.split(every=7)],
+        lambda ev, fmt, n: Reply(
+            200,
+            _content_type(fmt),
+            [b"".join(_chunks(ev, fmt))[i : i + 7] for i in range(0, len(b"".join(_chunks(ev, fmt))), 7)],
+        ),
+    ),
+    "disconnect+split": (
+        lambda n: [F.disconnect(after=n), F.split(every=5)],
+        lambda ev, fmt, n: Reply(
+            200,
+            _content_type(fmt),
+            [b"".join(_chunks(ev[:n], fmt))[i : i + 5] for i in range(0, len(b"".join(_chunks(ev[:n], fmt))), 5)]
+            + [b"x"],
+            drop_after=len(range(0, len(b"".join(_chunks(ev[:n], fmt))), 5)),
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
+@pytest.mark.parametrize("name", ["v2_text", "v2_tool_calls", "v1_text", "v1_tool_calls"])
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_fault_gives_what_a_real_server_doing_it_gives(case: str, name: str, use_async: bool) -> None:
+    cassette = _cassette(name)
+    fmt = "sse" if name.startswith("v2") else "ndjson"
+    api = "v2" if fmt == "sse" else "v1"
+    events = _events(cassette)
+    # Somewhere in the middle; for tool calls, in the middle of the argument fragments.
+    fragments = [i for i, e in enumerate(events) if e.name in ("tool-call-delta", "tool-calls-chunk")]
+    position = fragments[len(fragments) // 2] if fragments else len(events) // 2
+    make_faults, make_reply = CASES[case]
+    live = _live(make_reply(events, fmt, position), cassette, api, use_async)
+    replayed = _replayed(cassette, make_faults(position), api, use_async)
+    assert replayed == live
+    plain = _replayed(cassette, [], api, use_async)
+    # The SDK's own handling shows: a v2 unknown type is skipped (with a warning), a split
+    # body parses the same; every other fault changes what the consumer sees.
+    unchanged = case == "split" or (case == "unknown_event" and api == "v2")
+    assert (replayed == plain) == unchanged
+    if case.startswith("disconnect"):
+        assert live[1] == "RemoteProtocolError" and len(live[0]) <= position
+
+
+@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
+@pytest.mark.parametrize(("status", "retry_after"), [(429, 3.0), (500, None), (503, None)])
+def test_an_http_error_instead_of_the_stream_is_the_sdk_s_own_exception(
+    status: int, retry_after: float | None, use_async: bool
+) -> None:
+    cassette = _cassette("v2_text")
+    fault = F.http_error(status, retry_after=retry_after)
+    message = {429: F._DEFAULT_MESSAGES[429], 500: F._DEFAULT_MESSAGES[500], 503: F._DEFAULT_MESSAGES[503]}[status]
+    headers = {"retry-after": f"{retry_after:g}"} if retry_after is not None else {}
+    live = _live(Reply.json(status, {"message": message}, headers), cassette, "v2", use_async)
+    # the SDK retries 429, 500 and 503 (twice by default): every attempt gets the fault
+    replayed = _consume(
+        replay_client(cassette, _classes("v2", use_async), faults=[fault], max_retries=0),
+        _request(cassette),
+        use_async,
+    )
+    assert (
+        replayed[1] == {429: "TooManyRequestsError", 500: "InternalServerError", 503: "ServiceUnavailableError"}[status]
+    )
+    assert replayed == _consume_live_no_retry(status, message, headers, cassette, use_async)
+    assert live[1] == replayed[1]
+
+
+def _consume_live_no_retry(
+    status: int, message: str, headers: dict[str, str], cassette: Cassette, use_async: bool
+) -> Outcome:
+    with WireServer() as server:
+        server.queue(Reply.json(status, {"message": message}, headers))
+        client = _classes("v2", use_async)(api_key="fault-test-key", base_url=server.url, max_retries=0)
+        return _consume(client, _request(cassette), use_async)
+
+
+def test_an_http_error_for_the_first_request_only_lets_the_retry_through() -> None:
+    cassette = _cassette("v2_text")
+    client = replay_client(
+        cassette, cohere.ClientV2, faults=[F.http_error(429, retry_after=0, times=1)], allow_repeats=True
+    )
+    with pytest.raises(cohere.TooManyRequestsError):
+        list(client.chat_stream(**_request(cassette)))
+    assert [e.type for e in client.chat_stream(**_request(cassette))][-1] == "message-end"
+
+
+@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
+def test_a_stall_longer_than_the_read_timeout_is_the_sdk_s_read_timeout(use_async: bool) -> None:
+    cassette = _cassette("v2_text")
+    events = _events(cassette)
+    chunks = _chunks(events, "sse")
+    delays = [0.0] * len(chunks)
+    delays[5] = 2.0
+    live = _live(Reply(200, "text/event-stream", chunks, delays), cassette, "v2", use_async, timeout=0.3)
+    replayed = _replayed(cassette, [F.stall(after=5, seconds=2.0)], "v2", use_async, timeout=0.3)
+    assert live[1] == replayed[1] == "ReadTimeout"
+    assert live[0] == replayed[0] and len(replayed[0]) == 5
+
+
+def test_a_stall_shorter_than_the_timeout_delays_and_goes_on() -> None:
+    cassette = _cassette("v2_text")
+    replayed = _replayed(cassette, [F.stall(after=5, seconds=0.05)], "v2", False)
+    plain = _replayed(cassette, [], "v2", False)
+    assert replayed == plain
+
+
+def test_a_fault_position_outside_the_stream_says_so() -> None:
+    cassette = _cassette("v2_text")
+    count = len(_events(cassette))
+    with pytest.raises(ValueError, match=rf"malformed\(at={count + 5}\): the stream has {count} events"):
+        list(
+            replay_client(cassette, cohere.ClientV2, faults=[F.malformed(at=count + 5)]).chat_stream(
+                **_request(cassette)
+            )
+        )
+
+
+def test_fault_labels_read_as_test_ids() -> None:
+    assert F.label([F.disconnect(after=12), F.split(every=7)]) == "disconnect@12+split/7"
+    assert F.label([F.http_error(429)]) == "http_429"
+    assert F.label([]) == "no-fault"
+    assert httpx.RemoteProtocolError is not None
