@@ -166,10 +166,11 @@ def test_a_fault_gives_what_a_real_server_doing_it_gives(case: str, name: str, u
     replayed = _replayed(cassette, make_faults(position), api, use_async)
     assert replayed == live
     plain = _replayed(cassette, [], api, use_async)
-    # The SDK's own handling shows: a v2 unknown type is skipped (with a warning), a split
-    # body parses the same; every other fault changes what the consumer sees.
-    unchanged = case == "split" or (case == "unknown_event" and api == "v2")
-    assert (replayed == plain) == unchanged
+    # A split body parses the same; the structural faults change what the consumer sees.
+    # (What the SDK makes of a malformed or unknown event depends on its version: the
+    # comparison with the real server above is the check for those.)
+    if case in ("split", "disconnect", "drop", "duplicate", "swap", "disconnect+split"):
+        assert (replayed == plain) == (case == "split")
     if case.startswith("disconnect"):
         assert live[1] == "RemoteProtocolError" and len(live[0]) <= position
 
@@ -180,30 +181,21 @@ def test_an_http_error_instead_of_the_stream_is_the_sdk_s_own_exception(
     status: int, retry_after: float | None, use_async: bool
 ) -> None:
     cassette = _cassette("v2_text")
-    fault = F.http_error(status, retry_after=retry_after)
-    message = {429: F._DEFAULT_MESSAGES[429], 500: F._DEFAULT_MESSAGES[500], 503: F._DEFAULT_MESSAGES[503]}[status]
+    message = F._DEFAULT_MESSAGES[status]
     headers = {"retry-after": f"{retry_after:g}"} if retry_after is not None else {}
-    live = _live(Reply.json(status, {"message": message}, headers), cassette, "v2", use_async)
-    # the SDK retries 429, 500 and 503 (twice by default): every attempt gets the fault
-    replayed = _consume(
-        replay_client(cassette, _classes("v2", use_async), faults=[fault], max_retries=0),
-        _request(cassette),
-        use_async,
-    )
+    # The SDK retries 429, 500 and 503 (twice by default, honouring Retry-After); without
+    # retries, one request shows the error as the SDK raises it.
+    kwargs = {**_request(cassette), "request_options": {"max_retries": 0}}
+    with WireServer() as server:
+        server.queue(Reply.json(status, {"message": message}, headers))
+        live = _consume(_classes("v2", use_async)(api_key="fault-test-key", base_url=server.url), kwargs, use_async)
+    fault = F.http_error(status, retry_after=retry_after)
+    replayed = _consume(replay_client(cassette, _classes("v2", use_async), faults=[fault]), kwargs, use_async)
+    assert replayed == live
+    assert replayed[0] == []
     assert (
         replayed[1] == {429: "TooManyRequestsError", 500: "InternalServerError", 503: "ServiceUnavailableError"}[status]
     )
-    assert replayed == _consume_live_no_retry(status, message, headers, cassette, use_async)
-    assert live[1] == replayed[1]
-
-
-def _consume_live_no_retry(
-    status: int, message: str, headers: dict[str, str], cassette: Cassette, use_async: bool
-) -> Outcome:
-    with WireServer() as server:
-        server.queue(Reply.json(status, {"message": message}, headers))
-        client = _classes("v2", use_async)(api_key="fault-test-key", base_url=server.url, max_retries=0)
-        return _consume(client, _request(cassette), use_async)
 
 
 def test_an_http_error_for_the_first_request_only_lets_the_retry_through() -> None:
