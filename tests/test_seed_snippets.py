@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import httpx
 import pytest
 
 from stream_replay import Cassette, collect, load_cassette, record_client, replay_client
+from stream_replay import faults as F
 from stream_replay.cassette import Interaction
 from tests.support.corpus import CASSETTES
 from tests.support.seed_snippets import SNIPPETS
@@ -53,14 +55,15 @@ def _run(
     cassette: Cassette,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    faults: Sequence[F.Fault] = (),
     **names: Any,
 ) -> tuple[str, BaseException | None]:
     """Run the snippet with every cohere client it builds (or is handed as ``co``)
-    replaying ``cassette``; what it printed, and what it raised."""
+    replaying ``cassette`` (with ``faults``); what it printed, and what it raised."""
     clients = {
-        "ClientV2": replay_client(cassette, cohere.ClientV2, match_on=ANY_CHAT),
-        "AsyncClientV2": replay_client(cassette, cohere.AsyncClientV2, match_on=ANY_CHAT),
-        "Client": replay_client(cassette, cohere.Client, match_on=ANY_CHAT),
+        "ClientV2": replay_client(cassette, cohere.ClientV2, match_on=ANY_CHAT, faults=faults),
+        "AsyncClientV2": replay_client(cassette, cohere.AsyncClientV2, match_on=ANY_CHAT, faults=faults),
+        "Client": replay_client(cassette, cohere.Client, match_on=ANY_CHAT, faults=faults),
     }
     for name, client in clients.items():
         monkeypatch.setattr(cohere, name, lambda *args, _client=client, **kwargs: _client)
@@ -242,3 +245,29 @@ def test_error_handling_reports_a_recorded_dropped_connection(
     error = interaction.response.stream.error
     assert error is not None
     assert out == "".join(texts) + f"Stream error: {error.message}\n[Stream interrupted]"
+
+
+def test_error_handling_survives_a_disconnect_injected_mid_answer(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cassette = _only("v2_text", 0)
+    payloads = _payloads(cassette)
+    out, raised = _run("Error Handling in Streams", cassette, monkeypatch, capsys, faults=[F.disconnect(after=20)])
+    assert raised is None
+    partial = "".join(p["delta"]["message"]["content"]["text"] for p in payloads[:20] if p["type"] == "content-delta")
+    assert out == partial + f"Stream error: {F.DISCONNECT_MESSAGE}\n[Stream interrupted]"
+
+
+@pytest.mark.parametrize("status", [429, 500])
+def test_error_handling_reports_an_injected_http_error(
+    status: int, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cassette = _only("v2_text", 0)
+    # retry_after=0: the SDK's own retries (it retries 429 and 500) do not wait
+    out, raised = _run(
+        "Error Handling in Streams", cassette, monkeypatch, capsys, faults=[F.http_error(status, retry_after=0)]
+    )
+    assert raised is None
+    first, second = out.split("\n")
+    assert first.startswith(f"API Error: {status} - ") and F._DEFAULT_MESSAGES[status] in first
+    assert second == f"[Error: {status}]"
