@@ -75,6 +75,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=1.0,
         help="1 = recorded pace (default), N = N times faster, 0 = instant",
     )
+    serve.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="inject a fault into every response (repeatable): disconnect:after=3, http_error:429, "
+        "stall:after=5,seconds=2, malformed:at=4, unknown_event:at=2, drop:1, duplicate:1, swap:1, "
+        "split:7, slow_first_event:0.5, delay:per_event=0.05",
+    )
 
     show = commands.add_parser(
         "show",
@@ -123,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             from .serve import serve as serve_cassettes
 
-            return serve_cassettes(args.paths, host=args.host, port=args.port, speed=args.speed)
+            return serve_cassettes(args.paths, host=args.host, port=args.port, speed=args.speed, faults=args.fault)
         return _import_vcr(args.sources, args.output, force=args.force, source=args.source)
     except (StreamReplayError, ValueError) as exc:
         print(f"stream-replay: {exc}", file=sys.stderr)

@@ -305,9 +305,56 @@ def split(every: int, *, times: int | None = None) -> Split:
     return Split(every=every, times=times)
 
 
+_FACTORIES: dict[str, Any] = dict(
+    disconnect=disconnect,
+    http_error=http_error,
+    stall=stall,
+    slow_first_event=slow_first_event,
+    delay=delay,
+    malformed=malformed,
+    unknown_event=unknown_event,
+    drop=drop,
+    duplicate=duplicate,
+    swap=swap,
+    split=split,
+)
+
+
 def ordered(faults: Sequence[Fault]) -> list[Fault]:
     """Faults in the order they act: response, events, ending, chunks, timing."""
     return sorted(faults, key=lambda f: f.stage)
+
+
+def parse(spec: str) -> Fault:
+    """A fault from its command-line form: ``disconnect:after=3``, ``http_error:429``,
+    ``http_error:status=503,retry_after=2``, ``stall:after=5,seconds=2``, ``split:7``."""
+    name, _, rest = spec.partition(":")
+    factory = _FACTORIES.get(name.strip())
+    if factory is None:
+        raise ValueError(f"unknown fault {name!r} in {spec!r}; known: {', '.join(sorted(_FACTORIES))}")
+    args: list[Any] = []
+    kwargs: dict[str, Any] = {}
+    for part in filter(None, (p.strip() for p in rest.split(","))):
+        key, eq, value = part.partition("=")
+        parsed = _value(value if eq else key)
+        if eq:
+            kwargs[key.strip()] = parsed
+        else:
+            args.append(parsed)
+    try:
+        return factory(*args, **kwargs)  # type: ignore[no-any-return]
+    except TypeError as exc:
+        raise ValueError(f"fault {spec!r}: {exc}") from None
+
+
+def _value(text: str) -> Any:
+    text = text.strip()
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            continue
+    return text
 
 
 def parametrize(*fault_sets: Sequence[Fault] | Fault, argname: str = "faults") -> Any:
@@ -335,6 +382,7 @@ __all__ = [
     "label",
     "malformed",
     "parametrize",
+    "parse",
     "slow_first_event",
     "split",
     "stall",

@@ -72,6 +72,7 @@ import httpx
 
 from .cassette import Cassette, load_cassette
 from .errors import CassetteError, NoMatchError, StreamReplayError
+from .faults import Fault
 from .replay.matching import RequestView, distance, view
 from .replay.transport import ReplayTransport
 
@@ -153,6 +154,7 @@ class ReplayServer:
         speed: float | None = 1.0,
         *,
         log: TextIO | None = None,
+        faults: Sequence[Fault] = (),
     ) -> None:
         loaded: list[Cassette] = []
         paths: list[str | os.PathLike[str]] = []
@@ -164,7 +166,9 @@ class ReplayServer:
         loaded.extend(load_cassette(file) for file in cassette_files(paths))
         if not loaded:
             raise ValueError("no cassette to serve")
-        self.served = [_Served(c, ReplayTransport(c, speed=speed or None, allow_repeats=True)) for c in loaded]
+        self.served = [
+            _Served(c, ReplayTransport(c, speed=speed or None, allow_repeats=True, faults=faults)) for c in loaded
+        ]
         for served in self.served:  # encode every stream now: a broken event fails here
             for index, interaction in enumerate(served.cassette.interactions):
                 if interaction.response.stream is not None:
@@ -424,13 +428,16 @@ def serve(
     speed: float = 1.0,
     out: TextIO | None = None,
     err: TextIO | None = None,
+    faults: Sequence[str] = (),
 ) -> int:
     """The ``stream-replay serve`` command: serve until Ctrl-C. Returns the exit code:
     0 after Ctrl-C, 2 (one line on ``err``) for a bad cassette, path or address."""
     stdout = out or sys.stdout
     stderr = err or sys.stderr
     try:
-        server = ReplayServer(paths, host, port, speed, log=stderr)
+        from .faults import parse
+
+        server = ReplayServer(paths, host, port, speed, log=stderr, faults=[parse(spec) for spec in faults])
     except (StreamReplayError, ValueError, OSError) as exc:
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if isinstance(exc, OSError) and exc.filename is not None:

@@ -244,3 +244,28 @@ def test_fault_labels_read_as_test_ids() -> None:
     assert F.label([F.http_error(429)]) == "http_429"
     assert F.label([]) == "no-fault"
     assert httpx.RemoteProtocolError is not None
+
+
+def test_fault_specs_from_the_command_line() -> None:
+    assert F.parse("disconnect:after=3") == F.disconnect(after=3)
+    assert F.parse("disconnect:3") == F.disconnect(3)
+    assert F.parse("http_error:429") == F.http_error(429)
+    assert F.parse("http_error:status=503,retry_after=2") == F.http_error(503, retry_after=2)
+    assert F.parse("stall:after=5,seconds=0.5") == F.stall(after=5, seconds=0.5)
+    assert F.parse("split:7") == F.split(7)
+    with pytest.raises(ValueError, match=r"unknown fault 'disconect' in 'disconect:3'; known: delay, disconnect, "):
+        F.parse("disconect:3")
+    with pytest.raises(ValueError, match=r"fault 'stall:after=1,secs=2': "):
+        F.parse("stall:after=1,secs=2")
+
+
+@pytest.mark.parametrize("spec", ["disconnect:after=5", "malformed:at=5", "split:3"])
+def test_serve_applies_the_same_faults_over_http(spec: str) -> None:
+    from stream_replay.serve import ReplayServer
+
+    cassette = _cassette("v2_text")
+    fault = F.parse(spec)
+    with ReplayServer([cassette], speed=None, faults=[fault]) as server:
+        client = cohere.ClientV2(api_key="fault-test-key", base_url=server.url)
+        served = _consume(client, _request(cassette), False)
+    assert served == _replayed(cassette, [fault], "v2", False)
