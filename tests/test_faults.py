@@ -5,7 +5,9 @@ independently from the recorded bytes), through the real SDK, v1 and v2, sync an
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -269,3 +271,32 @@ def test_serve_applies_the_same_faults_over_http(spec: str) -> None:
         client = cohere.ClientV2(api_key="fault-test-key", base_url=server.url)
         served = _consume(client, _request(cassette), False)
     assert served == _replayed(cassette, [fault], "v2", False)
+
+
+def test_slow_first_event_and_delay_shift_the_schedule_by_what_they_say() -> None:
+    from stream_replay.replay.faulty import make_plan
+
+    cassette = _cassette("v2_text")
+    interaction = cassette.interactions[0]
+    count = len(_events(cassette))
+    plain = make_plan(interaction, 1.0, [])
+    assert plain.due is not None and len(plain.due) == count
+    slow = make_plan(interaction, 1.0, [F.slow_first_event(0.5)])
+    assert slow.due == [at + 0.5 for at in plain.due]
+    jittered = make_plan(interaction, 1.0, [F.delay(0.01, jitter=0.004, seed=3)])
+    again = make_plan(interaction, 1.0, [F.delay(0.01, jitter=0.004, seed=3)])
+    assert jittered.due == again.due  # seeded: the same every run
+    assert jittered.due is not None
+    extra = [j - p for j, p in zip(jittered.due, plain.due, strict=True)]
+    steps = [b - a for a, b in itertools.pairwise(extra)]
+    assert extra[0] == 0.0 and all(0.01 <= step <= 0.014 + 1e-9 for step in steps)
+    instant = make_plan(interaction, None, [F.slow_first_event(0.25)])
+    assert instant.due == [0.25] * count  # at speed None only the injected delay applies
+
+
+def test_a_slow_first_event_arrives_no_sooner() -> None:
+    cassette = _cassette("v2_text")
+    client = replay_client(cassette, cohere.ClientV2, faults=[F.slow_first_event(0.2)])
+    started = time.monotonic()
+    arrivals = [time.monotonic() - started for _ in client.chat_stream(**_request(cassette))]
+    assert arrivals[0] >= 0.2
