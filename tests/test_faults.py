@@ -18,7 +18,7 @@ import pytest
 from stream_replay import Cassette, load_cassette, replay_client
 from stream_replay import faults as F
 from stream_replay.wire import WireEvent, encode_event
-from tests.support.corpus import CASSETTES
+from tests.support.corpus import CASSETTES, STREAMS_DIR, needs_corpus, stream_rows
 from tests.support.wire_server import Reply, WireServer
 
 Outcome = tuple[list[tuple[str, dict[str, Any]]], str | None, str | None]
@@ -300,3 +300,31 @@ def test_a_slow_first_event_arrives_no_sooner() -> None:
     started = time.monotonic()
     arrivals = [time.monotonic() - started for _ in client.chat_stream(**_request(cassette))]
     assert arrivals[0] >= 0.2
+
+
+@needs_corpus
+@pytest.mark.parametrize("api", ["v2", "v1"])
+def test_a_body_split_into_single_bytes_parses_as_a_real_server_sends_it(api: str) -> None:
+    from pathlib import Path
+
+    from stream_replay.cassette import Body, Interaction, Request, Response, Stream
+    from stream_replay.wire import decode
+
+    fmt = "sse" if api == "v2" else "ndjson"
+    # The corpus's v2 bodies are all ASCII (JSON escapes); 18 of its v1 bodies carry raw
+    # UTF-8, which a one-byte split cuts inside every multi-byte character.
+    row = next(
+        r
+        for r in stream_rows()
+        if r["api"] == api
+        and r["http_status"] == "200"
+        and (api == "v2" or not (STREAMS_DIR / r["file"]).read_bytes().isascii())
+    )
+    raw = (STREAMS_DIR / row["file"]).read_bytes()
+    body = json.loads(Path(str(STREAMS_DIR / row["file"]).rsplit(".", 1)[0] + ".request.json").read_text())
+    request = Request("POST", row["request_uri"], {"content-type": "application/json"}, Body(json=body, style="json"))
+    response = Response(200, {"content-type": _content_type(fmt)}, stream=Stream(fmt, tuple(decode(raw, fmt))))
+    cassette = Cassette((Interaction(request, response),))
+    live = _live(Reply(200, _content_type(fmt), [raw[i : i + 1] for i in range(len(raw))]), cassette, api, False)
+    replayed = _replayed(cassette, [F.split(every=1)], api, False)
+    assert replayed == live == _replayed(cassette, [], api, False)
