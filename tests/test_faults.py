@@ -178,11 +178,13 @@ def test_a_fault_gives_what_a_real_server_doing_it_gives(case: str, name: str, u
 
 
 @pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
+@pytest.mark.parametrize("name", ["v2_text", "v1_text"])
 @pytest.mark.parametrize(("status", "retry_after"), [(429, 3.0), (500, None), (503, None)])
 def test_an_http_error_instead_of_the_stream_is_the_sdk_s_own_exception(
-    status: int, retry_after: float | None, use_async: bool
+    status: int, retry_after: float | None, name: str, use_async: bool
 ) -> None:
-    cassette = _cassette("v2_text")
+    api = name[:2]
+    cassette = _cassette(name)
     message = F._DEFAULT_MESSAGES[status]
     headers = {"retry-after": f"{retry_after:g}"} if retry_after is not None else {}
     # The SDK retries 429, 500 and 503 (twice by default, honouring Retry-After); without
@@ -190,9 +192,9 @@ def test_an_http_error_instead_of_the_stream_is_the_sdk_s_own_exception(
     kwargs = {**_request(cassette), "request_options": {"max_retries": 0}}
     with WireServer() as server:
         server.queue(Reply.json(status, {"message": message}, headers))
-        live = _consume(_classes("v2", use_async)(api_key="fault-test-key", base_url=server.url), kwargs, use_async)
+        live = _consume(_classes(api, use_async)(api_key="fault-test-key", base_url=server.url), kwargs, use_async)
     fault = F.http_error(status, retry_after=retry_after)
-    replayed = _consume(replay_client(cassette, _classes("v2", use_async), faults=[fault]), kwargs, use_async)
+    replayed = _consume(replay_client(cassette, _classes(api, use_async), faults=[fault]), kwargs, use_async)
     assert replayed == live
     assert replayed[0] == []
     assert (
@@ -211,14 +213,17 @@ def test_an_http_error_for_the_first_request_only_lets_the_retry_through() -> No
 
 
 @pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
-def test_a_stall_longer_than_the_read_timeout_is_the_sdk_s_read_timeout(use_async: bool) -> None:
-    cassette = _cassette("v2_text")
+@pytest.mark.parametrize("name", ["v2_text", "v1_text"])
+def test_a_stall_longer_than_the_read_timeout_is_the_sdk_s_read_timeout(name: str, use_async: bool) -> None:
+    api = name[:2]
+    fmt = "sse" if api == "v2" else "ndjson"
+    cassette = _cassette(name)
     events = _events(cassette)
-    chunks = _chunks(events, "sse")
+    chunks = _chunks(events, fmt)
     delays = [0.0] * len(chunks)
     delays[5] = 2.0
-    live = _live(Reply(200, "text/event-stream", chunks, delays), cassette, "v2", use_async, timeout=0.3)
-    replayed = _replayed(cassette, [F.stall(after=5, seconds=2.0)], "v2", use_async, timeout=0.3)
+    live = _live(Reply(200, _content_type(fmt), chunks, delays), cassette, api, use_async, timeout=0.3)
+    replayed = _replayed(cassette, [F.stall(after=5, seconds=2.0)], api, use_async, timeout=0.3)
     assert live[1] == replayed[1] == "ReadTimeout"
     assert live[0] == replayed[0] and len(replayed[0]) == 5
 
