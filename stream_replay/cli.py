@@ -50,6 +50,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="attribution to store in each cassette (repeatable), e.g. license=MIT",
     )
 
+    export = commands.add_parser(
+        "export-vcr",
+        help="write a cassette back as a plain vcrpy cassette",
+        description="Each stream becomes its exact recorded body, written by vcrpy's own serializer; "
+        "per-event timing is dropped (vcrpy cannot hold it).",
+    )
+    export.add_argument("cassette", type=Path)
+    export.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
+    export.add_argument("--force", action="store_true", help="replace FILE if it exists")
+
     record = commands.add_parser(
         "record",
         help="record one conversation from the command line into a cassette",
@@ -121,6 +131,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .play import play_cassette
 
             return play_cassette(args.cassette, speed=args.speed, use_async=args.use_async, fast=args.fast)
+        if args.command == "export-vcr":
+            from .exporters.vcr import export_vcr
+
+            written = export_vcr(args.cassette, args.output, overwrite=args.force)
+            print(f"{args.cassette} -> {written}")
+            return 0
         if args.command in ("show", "validate", "diff"):
             from . import inspect_cmd
 
