@@ -95,6 +95,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "split:7, slow_first_event:0.5, delay:per_event=0.05",
     )
 
+    verify = commands.add_parser(
+        "verify",
+        help="send each recorded request again and report structural drift",
+        description="Re-sends every recorded chat request (to the live API with CO_API_KEY, or to "
+        "--base-url) and compares the shape of the answer: status, event types, fields, grammar, "
+        "finish reason, tool names and argument keys, citations. Text, ids and token counts are "
+        "ignored. Exit status 1 if anything drifted.",
+    )
+    verify.add_argument("cassettes", nargs="+", type=Path, metavar="CASSETTE")
+    verify.add_argument("--base-url", default=None, help="send to this server instead of the recorded host")
+
     show = commands.add_parser(
         "show",
         help="a cassette's streams: timeline and final response",
@@ -131,6 +142,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .play import play_cassette
 
             return play_cassette(args.cassette, speed=args.speed, use_async=args.use_async, fast=args.fast)
+        if args.command == "verify":
+            from .verify import verify as verify_cassettes
+
+            return verify_cassettes(args.cassettes, sys.stdout, base_url=args.base_url)
         if args.command == "export-vcr":
             from .exporters.vcr import export_vcr
 
