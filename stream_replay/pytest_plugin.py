@@ -48,6 +48,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="DIR",
         help="folder of stream_replay cassettes (default: cassettes/ beside each test file)",
     )
+    group.addoption(
+        "--stream-replay-verify",
+        dest="stream_replay_verify",
+        action="store_true",
+        default=False,
+        help="after the run, send the requests of every cassette the run used again and report "
+        "structural drift (the live API with CO_API_KEY, or --stream-replay-verify-url); drift fails the run",
+    )
+    group.addoption(
+        "--stream-replay-verify-url",
+        dest="stream_replay_verify_url",
+        default=None,
+        metavar="URL",
+        help="the server --stream-replay-verify sends to (default: the recorded host)",
+    )
     parser.addini("stream_replay_mode", "default record mode of stream_replay tests (none)", default="")
     parser.addini("stream_replay_dir", "folder of stream_replay cassettes, relative to the ini file", default="")
 
@@ -152,6 +167,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     run = config.stash.get(_RUN, None)
     if run is None or hasattr(config, "workerinput"):
         return
+    if run.verify_report:
+        terminalreporter.write_sep("-", "stream-replay: verify against the API")
+        for line in run.verify_report:
+            terminalreporter.write_line(line)
     report = run.stats.unplayed_report()
     if report:
         terminalreporter.write_sep("-", "stream-replay: unplayed interactions")
@@ -167,6 +186,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     run = config.stash.get(_RUN, None)
     if run is not None and hasattr(config, "workeroutput"):
         config.workeroutput["stream_replay"] = list(run.stats.records)
+        return
+    if run is not None and config.getoption("stream_replay_verify"):
+        drifted = run.verify(config.getoption("stream_replay_verify_url"))
+        if drifted and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.hookimpl(optionalhook=True)

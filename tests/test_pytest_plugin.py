@@ -14,6 +14,7 @@ from pathlib import Path
 import cohere
 import pytest
 
+from stream_replay import load_cassette
 from stream_replay.serve import ReplayServer
 from tests.support.corpus import CASSETTES
 from tests.support.plugin_project import place, requests_in, write_project
@@ -700,3 +701,37 @@ def test_faulty(request, faults):
     out = lines(result)
     for ident in ("disconnect@3", "http_429", "no-fault"):
         assert any(f"test_faulty[{ident}] PASSED" in line for line in out), ident
+
+
+def test_verify_after_the_run_reports_drift_and_fails_the_run(pytester: pytest.Pytester) -> None:
+    import json as json_module
+
+    from stream_replay.cassette import Interaction, Response, Stream
+    from stream_replay.wire import WireEvent
+
+    recorded = place(cassette(pytester), "pickle")
+    write_project(pytester, PICKLE)
+    original = load_cassette(recorded)
+    with ReplayServer([original], speed=None) as server:
+        result = pytester.runpytest("--stream-replay-verify", f"--stream-replay-verify-url={server.url}")
+    assert result.ret == 0
+    assert f"{recorded}: no drift" in lines(result)
+
+    interaction = original.interactions[0]
+    stream = interaction.response.stream
+    assert stream is not None
+    events = []
+    for event in stream.events:
+        if event.name == "message-end" and event.data:
+            data = json_module.loads(event.data)
+            data["delta"]["safety"] = "checked"
+            event = WireEvent(event.name, json_module.dumps(data), None, None)
+        events.append(event)
+    changed = Response(200, interaction.response.headers, stream=Stream(stream.format, tuple(events)))
+    variant = type(original)((Interaction(interaction.request, changed),), original.meta)
+    with ReplayServer([variant], speed=None) as server:
+        result = pytester.runpytest("--stream-replay-verify", f"--stream-replay-verify-url={server.url}")
+    result.assert_outcomes(passed=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert f"{recorded}: interactions[0]: message-end: fields added: delta.safety" in lines(result)
+    assert "1 request(s) in 1 cassette(s): 1 cassette(s) drifted" in lines(result)

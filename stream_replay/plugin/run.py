@@ -37,6 +37,7 @@ class Run:
         given = getattr(config, "workerinput", {}).get(CLAIMS_KEY)
         self._claims_folder: Path | None = Path(given) if given else None
         self._owns_claims = False
+        self.verify_report: list[str] = []
 
     def claims(self) -> RunClaims:
         if self._claims_folder is None:
@@ -47,6 +48,23 @@ class Run:
     def close(self) -> None:
         if self._owns_claims and self._claims_folder is not None:
             shutil.rmtree(self._claims_folder, ignore_errors=True)
+
+    def verify(self, base_url: str | None) -> bool:
+        """``--stream-replay-verify``: re-send the requests of every cassette the run used;
+        the report goes to the terminal summary. True if anything drifted."""
+        import io
+
+        from ..verify import verify
+
+        paths = sorted({record["cassette"] for record in self.stats.records})
+        existing = [p for p in (self.rootdir / name for name in paths) if p.exists()]
+        if not existing:
+            self.verify_report = ["no cassette was used: nothing to verify"]
+            return False
+        out = io.StringIO()
+        code = verify(existing, out, base_url=base_url)
+        self.verify_report = out.getvalue().splitlines()
+        return code != 0
 
     def header(self) -> str:
         settings = self.run_settings
