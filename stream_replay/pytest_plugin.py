@@ -194,6 +194,15 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 @pytest.hookimpl(optionalhook=True)
+def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
+    """pytest-recording: ``vcr_config`` ``{"serializer": "stream_replay"}`` stores Cohere
+    streams one event per line (``stream_replay.vcr_serializer``)."""
+    from . import vcr_serializer
+
+    vcr.register_serializer("stream_replay", vcr_serializer)
+
+
+@pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
     """pytest-xdist: every worker shares the controller's claims folder."""
     run = node.config.stash.get(_RUN, None)
