@@ -333,3 +333,9 @@ def test_a_body_split_into_single_bytes_parses_as_a_real_server_sends_it(api: st
     live = _live(Reply(200, _content_type(fmt), [raw[i : i + 1] for i in range(len(raw))]), cassette, api, False)
     replayed = _replayed(cassette, [F.split(every=1)], api, False)
     assert replayed == live == _replayed(cassette, [], api, False)
+
+
+def test_a_short_stall_in_a_split_body_loses_nothing() -> None:
+    cassette = _cassette("v1_text")
+    plain = _replayed(cassette, [], "v1", False)
+    assert _replayed(cassette, [F.stall(after=4, seconds=0.05), F.split(every=5)], "v1", False) == plain

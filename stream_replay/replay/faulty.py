@@ -50,7 +50,13 @@ class _Sender:
             before = Plan(**{**plan.__dict__, "ending": None})
             after = Plan(**{**plan.__dict__, "ending": None, "cut_after": None})
             self.first = before.pieces()
-            self.rest = after.pieces()[len(self.first) :] if plan.split_every is None else []
+            if plan.split_every is None:
+                self.rest = after.pieces()[len(self.first) :]
+            else:  # the bytes after the stall, cut the same way
+                sent = sum(len(data) for data, _ in self.first)
+                remaining = b"".join(data for data, _ in after.pieces())[sent:]
+                size = plan.split_every
+                self.rest = [(remaining[i : i + size], None) for i in range(0, len(remaining), size)]
         else:
             self.first = plan.pieces()
             self.rest = []
