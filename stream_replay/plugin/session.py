@@ -29,6 +29,7 @@ import httpx
 
 from ..cassette import Cassette, Interaction, load_cassette
 from ..errors import MissingCassetteError, NoMatchError, StreamReplayError
+from ..recording.client import SDK_TIMEOUT
 from ..recording.recorder import Recorder
 from ..recording.writer import folder_lock
 from ..replay.client import PLACEHOLDER_KEY
@@ -39,8 +40,6 @@ from .patching import SdkPatch
 from .settings import Settings
 from .stats import UseRecord
 
-#: The SDK's own timeout when it builds its httpx client itself.
-SDK_TIMEOUT = 300.0
 _CACHE_SIZE = 256
 _cache: OrderedDict[Path, tuple[int, int, Cassette]] = OrderedDict()
 _cache_lock = threading.Lock()
