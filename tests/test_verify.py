@@ -163,3 +163,14 @@ def test_the_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
         f"{path}: no drift",
         "1 request(s) in 1 cassette(s): 0 cassette(s) drifted",
     ]
+
+
+def test_an_unreachable_server_is_one_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "recorded.yaml"
+    save_cassette(_first("v2_text"), path)
+    assert main(["verify", str(path), "--base-url", "http://127.0.0.1:9"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"stream-replay: {path}: interactions[0]: cannot send POST http://127.0.0.1:9/v2/chat: ConnectError"
+    )
+    assert "How to fix: check the network and the URL (--base-url)" in err

@@ -61,8 +61,14 @@ class Run:
         if not existing:
             self.verify_report = ["no cassette was used: nothing to verify"]
             return False
+        from ..errors import StreamReplayError
+
         out = io.StringIO()
-        code = verify(existing, out, base_url=base_url)
+        try:
+            code = verify(existing, out, base_url=base_url)
+        except StreamReplayError as exc:  # unreachable server, unreadable cassette: say so, fail the run
+            self.verify_report = [*out.getvalue().splitlines(), *str(exc).splitlines()]
+            return True
         self.verify_report = out.getvalue().splitlines()
         return code != 0
 
