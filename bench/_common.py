@@ -104,25 +104,10 @@ def stream_cassette(request: Request, stream: Stream) -> Cassette:
     return Cassette((Interaction(request, response),))
 
 
-def vcr_cassette_text(request: Request, status: int, headers: dict[str, str], body: bytes) -> str:
-    """The YAML vcrpy writes for one interaction, made by vcrpy's own serializer."""
-    import vcr.request
-    import vcr.serialize
-    from vcr.serializers import yamlserializer
-
-    vcr_request = vcr.request.Request(request.method, request.url, request.body.to_bytes(), dict(request.headers))
-    response = {
-        "status": {"code": status, "message": "OK"},
-        "headers": {name: [value] for name, value in headers.items()},
-        "body": {"string": body},
-    }
-    text: str = vcr.serialize.serialize({"requests": [vcr_request], "responses": [response]}, yamlserializer)
-    return text
-
-
 def write_vcr(path: Path, cassette: Cassette) -> Path:
-    """A vcrpy cassette holding the same first interaction (the stream's exact body)."""
-    interaction = cassette.interactions[0]
-    res = interaction.response
-    path.write_text(vcr_cassette_text(interaction.request, res.status, res.headers, res.body_bytes()))
+    """A vcrpy cassette holding the same first interaction (the stream's exact body),
+    written by ``stream-replay export-vcr``'s exporter (vcrpy's own serializer)."""
+    from stream_replay.exporters.vcr import vcr_text
+
+    path.write_text(vcr_text(Cassette(cassette.interactions[:1], cassette.meta)))
     return path

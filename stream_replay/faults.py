@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .wire import WireEvent, encode_event
+from .wire import StreamFormat, WireEvent, encode_event
 
 #: What httpx says when a server closes a chunked body early (measured, httpx 0.28).
 DISCONNECT_MESSAGE = "peer closed connection without sending complete message body (incomplete chunked read)"
@@ -31,7 +31,7 @@ class Plan:
 
     status: int
     headers: dict[str, str]
-    format: str | None  # "sse" / "ndjson" for a stream
+    format: StreamFormat | None  # for a stream
     events: list[WireEvent] = field(default_factory=list)
     body: bytes | None = None  # a non-stream body (or an error instead of the stream)
     due: list[float] | None = None  # per event: seconds after the request
@@ -45,7 +45,7 @@ class Plan:
         assert self.format is not None
         events = self.events if self.cut_after is None else self.events[: self.cut_after]
         due = self.due
-        chunks = [(encode_event(e, self.format), due[i] if due is not None else None) for i, e in enumerate(events)]  # type: ignore[arg-type]
+        chunks = [(encode_event(e, self.format), due[i] if due is not None else None) for i, e in enumerate(events)]
         if not self.split_every:
             return chunks
         pieces: list[tuple[bytes, float | None]] = []

@@ -19,6 +19,7 @@ from typing import Any
 from ..cassette.model import Cassette
 from ..errors import CassetteError, StreamReplayWarning
 from ..replay.transport import as_cassette
+from ..wire import CONTENT_TYPES
 
 _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 422: "Unprocessable Entity", 429: "Too Many Requests"}
 
@@ -48,17 +49,12 @@ def vcr_text(cassette: Cassette) -> str:
                     ),
                     stacklevel=3,
                 )
-            body = stream.body()
-            headers.setdefault(
-                "content-type", "text/event-stream" if stream.format == "sse" else "application/stream+json"
-            )
-        else:
-            body = response.body.to_bytes()
+            headers.setdefault("content-type", CONTENT_TYPES[stream.format])
         responses.append(
             {
                 "status": {"code": response.status, "message": _REASONS.get(response.status, "")},
                 "headers": {name: [value] for name, value in headers.items()},
-                "body": {"string": body},
+                "body": {"string": response.body_bytes()},
             }
         )
     text: str = vcr.serialize.serialize({"requests": requests, "responses": responses}, yamlserializer)

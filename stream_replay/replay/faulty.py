@@ -13,6 +13,7 @@ import httpx
 
 from ..cassette.model import Interaction
 from ..faults import DISCONNECT_MESSAGE, Fault, Plan, ordered
+from ..wire import CONTENT_TYPES
 from .pacing import schedule
 
 Piece = tuple[bytes, "float | None"]
@@ -137,12 +138,11 @@ def faulty_response(
     asynchronous: bool,
     started: float,
     finish: Callable[[], None],
-    default_types: dict[str, str],
 ) -> httpx.Response:
     if plan.format is None:
         return httpx.Response(plan.status, headers=plan.headers, content=plan.body or b"", request=request)
     headers = dict(plan.headers)
-    headers.setdefault("content-type", default_types[plan.format])
+    headers.setdefault("content-type", CONTENT_TYPES[plan.format])
     sender = _Sender(plan, request, started, finish)
     stream: httpx.SyncByteStream | httpx.AsyncByteStream = AsyncFaulty(sender) if asynchronous else SyncFaulty(sender)
     return httpx.Response(plan.status, headers=headers, stream=stream, request=request)

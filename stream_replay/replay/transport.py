@@ -21,11 +21,9 @@ from ..cassette import Cassette, Interaction, load_cassette
 from ..cassette.model import Stream
 from ..errors import NoMatchError, RecordingEndedError, StreamReplayError
 from ..faults import Fault
-from ..wire import encode_event
+from ..wire import CONTENT_TYPES, encode_event
 from .matching import DEFAULT_MATCH_ON, Matcher, Matching, RequestView, distance, field_diff, recorded_view, view
 from .pacing import schedule
-
-_DEFAULT_TYPES = {"sse": "text/event-stream", "ndjson": "application/stream+json"}
 
 
 def as_cassette(cassette: Cassette | str | os.PathLike[str]) -> Cassette:
@@ -227,12 +225,11 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
                 asynchronous=asynchronous,
                 started=time.monotonic(),
                 finish=ending.finish if ending is not None else (lambda: None),
-                default_types=_DEFAULT_TYPES,
             )
         headers = dict(res.headers)
         if res.stream is None:
             return httpx.Response(res.status, headers=headers, content=res.body.to_bytes(), request=request)
-        headers.setdefault("content-type", _DEFAULT_TYPES[res.stream.format])
+        headers.setdefault("content-type", CONTENT_TYPES[res.stream.format])
         due = schedule(res.stream, self.speed)
         ending = _Ending(interaction, index, self.cassette.label)
         stream: httpx.SyncByteStream | httpx.AsyncByteStream

@@ -19,6 +19,7 @@ from .ndjson import decode_ndjson, encode_ndjson
 from .sse import decode_sse, encode_sse
 
 __all__ = [
+    "CONTENT_TYPES",
     "DONE",
     "StreamFormat",
     "WireEvent",
@@ -38,6 +39,8 @@ STREAM_TYPES: dict[str, StreamFormat] = {
     "text/event-stream": "sse",
     "application/stream+json": "ndjson",
 }
+#: The content type each stream format is sent with.
+CONTENT_TYPES: dict[StreamFormat, str] = {fmt: content_type for content_type, fmt in STREAM_TYPES.items()}
 
 
 def format_of(status: int, content_type: str) -> StreamFormat | None:
