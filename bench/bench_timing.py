@@ -19,7 +19,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import cohere
 from _common import CASSETTES, REPO
@@ -28,13 +27,8 @@ from stream_replay import Cassette, load_cassette, record_client, replay_client
 from stream_replay.replay.pacing import schedule
 
 sys.path.insert(0, str(REPO))
+from tests.support.corpus import chat_kwargs
 from tests.support.wire_server import Reply, WireServer
-
-
-def _kwargs(cassette: Cassette, index: int) -> dict[str, Any]:
-    body = cassette.interactions[index].request.body.json
-    assert isinstance(body, dict)
-    return {k: v for k, v in body.items() if k != "stream"}
 
 
 def _drift(cassette: Cassette, index: int) -> list[float]:
@@ -47,7 +41,7 @@ def _drift(cassette: Cassette, index: int) -> list[float]:
     only = Cassette((interaction,), cassette.meta)
     client = replay_client(only, client_cls, speed=1.0)
     arrivals = []
-    for _ in client.chat_stream(**_kwargs(cassette, index)):
+    for _ in client.chat_stream(**chat_kwargs(cassette, index)):
         arrivals.append(time.monotonic())
     # the SDK yields one object per event except v2's [DONE]
     expected = [at for at, event in zip(due, stream.events, strict=True) if event.data is not None]
@@ -67,7 +61,7 @@ def _recorded_with_real_gaps(folder: Path) -> Cassette:
     with WireServer() as server:
         server.queue(reply)
         with record_client(folder / "timed.yaml", cohere.ClientV2, api_key="bench-key", base_url=server.url) as co:
-            list(co.chat_stream(**_kwargs(source, 0)))
+            list(co.chat_stream(**chat_kwargs(source, 0)))
     return load_cassette(folder / "timed.yaml")
 
 

@@ -16,7 +16,7 @@ from stream_replay import replay_client
 from stream_replay.assemble import StreamResult, acollect, collect, tee
 from stream_replay.cassette import Body, Cassette, Interaction, Request, Response, Stream
 from stream_replay.wire import decode, encode_event
-from tests.support.corpus import CASSETTES, STREAMS_DIR, needs_corpus, stream_rows
+from tests.support.corpus import CASSETTES, STREAMING, STREAMS_DIR, chat_kwargs, needs_corpus, stream_rows
 
 
 def _payloads(stream: Stream) -> list[dict[str, Any]]:
@@ -87,12 +87,6 @@ def observed(result: StreamResult, api: str) -> dict[str, Any]:
     return common
 
 
-def _kwargs(interaction: Interaction) -> dict[str, Any]:
-    body = interaction.request.body.json
-    assert isinstance(body, dict)
-    return {k: v for k, v in body.items() if k != "stream"}
-
-
 def check(cassette: Cassette, index: int) -> StreamResult:
     interaction = cassette.interactions[index]
     stream = interaction.response.stream
@@ -100,7 +94,7 @@ def check(cassette: Cassette, index: int) -> StreamResult:
     api = "v2" if stream.format == "sse" else "v1"
     only = Cassette((interaction,), cassette.meta)
     client = replay_client(only, cohere.ClientV2 if api == "v2" else cohere.Client)
-    result = collect(client.chat_stream(**_kwargs(interaction)))
+    result = collect(client.chat_stream(**chat_kwargs(only)))
     wanted = expected_v2(stream) if api == "v2" else expected_v1(stream)
     assert observed(result, api) == wanted
     assert result.api == api
@@ -108,23 +102,7 @@ def check(cassette: Cassette, index: int) -> StreamResult:
     return result
 
 
-BUNDLED = [
-    (name, index)
-    for name in (
-        "v2_text",
-        "v2_tool_calls",
-        "v2_citations",
-        "v2_agent",
-        "v2_error_finish",
-        "v1_text",
-        "v1_tool_calls",
-        "v1_citations",
-    )
-    for index in range(6)
-]
-
-
-@pytest.mark.parametrize("name", sorted({n for n, _ in BUNDLED}))
+@pytest.mark.parametrize("name", STREAMING)
 def test_the_final_response_of_every_bundled_stream(name: str) -> None:
     from stream_replay import load_cassette
 
@@ -152,7 +130,7 @@ def test_tee_lets_the_loop_see_every_event_and_assembles_the_same_result() -> No
     from stream_replay import load_cassette
 
     cassette = load_cassette(CASSETTES / "v2_tool_calls.yaml")
-    kwargs = _kwargs(cassette.interactions[0])
+    kwargs = chat_kwargs(cassette)
     seen = []
     tap = tee(replay_client(cassette, cohere.ClientV2).chat_stream(**kwargs))
     for event in tap:
@@ -181,7 +159,7 @@ def test_acollect_on_the_async_client() -> None:
 
     async def run() -> StreamResult:
         client = replay_client(only, cohere.AsyncClientV2)
-        return await acollect(client.chat_stream(**_kwargs(cassette.interactions[index])))
+        return await acollect(client.chat_stream(**chat_kwargs(cassette, index)))
 
     result = asyncio.run(run())
     assert observed(result, "v2") == expected_v2(stream)
@@ -192,7 +170,7 @@ def test_nothing_is_added_to_the_sdk_events() -> None:
     from stream_replay import load_cassette
 
     cassette = load_cassette(CASSETTES / "v2_text.yaml")
-    result = collect(replay_client(cassette, cohere.ClientV2).chat_stream(**_kwargs(cassette.interactions[0])))
+    result = collect(replay_client(cassette, cohere.ClientV2).chat_stream(**chat_kwargs(cassette)))
     end = result.events[-1]
     assert end.type == "message-end"
     assert not hasattr(end, "response")
@@ -224,7 +202,7 @@ def test_atee_passes_every_async_event_through() -> None:
     from stream_replay.assemble import atee
 
     cassette = load_cassette(CASSETTES / "v2_text.yaml")
-    kwargs = _kwargs(cassette.interactions[0])
+    kwargs = chat_kwargs(cassette)
     stream = cassette.interactions[0].response.stream
     assert stream is not None
 

@@ -12,19 +12,17 @@ import pytest
 from stream_replay import collect, load_cassette, replay_client
 from stream_replay.assertions import FinalResponseMismatch, assert_final_response, assert_matches_cassette
 from stream_replay.cassette import Cassette
-from tests.support.corpus import CASSETTES
+from tests.support.corpus import CASSETTES, chat_kwargs
 
 
 def _replay(name: str, index: int = 0) -> Any:
     cassette = load_cassette(CASSETTES / f"{name}.yaml")
     interaction = cassette.interactions[index]
-    body = interaction.request.body.json
-    assert isinstance(body, dict)
     stream = interaction.response.stream
     assert stream is not None
     client = cohere.ClientV2 if stream.format == "sse" else cohere.Client
     only = Cassette((interaction,), cassette.meta)
-    return collect(replay_client(only, client).chat_stream(**{k: v for k, v in body.items() if k != "stream"}))
+    return collect(replay_client(only, client).chat_stream(**chat_kwargs(only)))
 
 
 def _wire_tool_call(name: str) -> tuple[str, dict[str, Any]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import cohere
 import pytest
@@ -15,7 +14,7 @@ from stream_replay import Cassette, load_cassette, read_vcr, replay_client
 from stream_replay.cli import main
 from stream_replay.errors import CassetteError
 from stream_replay.exporters.vcr import export_vcr
-from tests.support.corpus import CASSETTES, VCRPY_DIR, needs_corpus
+from tests.support.corpus import CASSETTES, VCRPY_DIR, chat_kwargs, needs_corpus
 
 BUNDLED = sorted(CASSETTES.glob("*.yaml"))
 
@@ -43,12 +42,6 @@ def test_a_round_trip_through_vcrpy_keeps_every_request_and_event(path: Path, tm
     _same(original, read_vcr(export_vcr(original, tmp_path / "exported.yaml")))
 
 
-def _kwargs(cassette: Cassette, index: int) -> dict[str, Any]:
-    body = cassette.interactions[index].request.body.json
-    assert isinstance(body, dict)
-    return {k: v for k, v in body.items() if k != "stream"}
-
-
 @pytest.mark.parametrize("name", ["v2_text", "v2_tool_calls", "v1_text", "v1_citations"])
 def test_vcrpy_replays_the_export_through_the_sdk_with_the_same_events(name: str, tmp_path: Path) -> None:
     original = load_cassette(CASSETTES / f"{name}.yaml")
@@ -60,9 +53,9 @@ def test_vcrpy_replays_the_export_through_the_sdk_with_the_same_events(name: str
         only = Cassette((interaction,), original.meta)
         # one interaction per file: vcrpy matches on method and URI, not on the body
         exported = export_vcr(only, tmp_path / f"{name}-{index}.yaml")
-        ours = [e.model_dump() for e in replay_client(only, cls).chat_stream(**_kwargs(original, index))]
+        ours = [e.model_dump() for e in replay_client(only, cls).chat_stream(**chat_kwargs(original, index))]
         with vcr.use_cassette(str(exported), record_mode="none", allow_playback_repeats=True):
-            theirs = [e.model_dump() for e in cls(api_key="x").chat_stream(**_kwargs(original, index))]
+            theirs = [e.model_dump() for e in cls(api_key="x").chat_stream(**chat_kwargs(original, index))]
         assert theirs == ours
 
 

@@ -18,7 +18,7 @@ import pytest
 from stream_replay import Cassette, load_cassette, replay_client
 from stream_replay import faults as F
 from stream_replay.wire import WireEvent, encode_event
-from tests.support.corpus import CASSETTES, STREAMS_DIR, needs_corpus, stream_rows
+from tests.support.corpus import CASSETTES, STREAMS_DIR, chat_kwargs, needs_corpus, stream_rows
 from tests.support.wire_server import Reply, WireServer
 
 Outcome = tuple[list[tuple[str, dict[str, Any]]], str | None, str | None]
@@ -27,12 +27,6 @@ Outcome = tuple[list[tuple[str, dict[str, Any]]], str | None, str | None]
 def _cassette(name: str) -> Cassette:
     loaded = load_cassette(CASSETTES / f"{name}.yaml")
     return Cassette(loaded.interactions[:1], loaded.meta)
-
-
-def _request(cassette: Cassette) -> dict[str, Any]:
-    body = cassette.interactions[0].request.body.json
-    assert isinstance(body, dict)
-    return {k: v for k, v in body.items() if k != "stream"}
 
 
 def _events(cassette: Cassette) -> list[WireEvent]:
@@ -71,14 +65,14 @@ def _live(reply: Reply, cassette: Cassette, api: str, use_async: bool, timeout: 
     with WireServer() as server:
         server.queue(reply)
         client = _classes(api, use_async)(api_key="fault-test-key", base_url=server.url, timeout=timeout)
-        return _consume(client, _request(cassette), use_async)
+        return _consume(client, chat_kwargs(cassette), use_async)
 
 
 def _replayed(
     cassette: Cassette, faults: list[F.Fault], api: str, use_async: bool, timeout: float | None = None
 ) -> Outcome:
     client = replay_client(cassette, _classes(api, use_async), faults=faults, timeout=timeout)
-    return _consume(client, _request(cassette), use_async)
+    return _consume(client, chat_kwargs(cassette), use_async)
 
 
 def _chunks(events: list[WireEvent], fmt: str) -> list[bytes]:
@@ -189,7 +183,7 @@ def test_an_http_error_instead_of_the_stream_is_the_sdk_s_own_exception(
     headers = {"retry-after": f"{retry_after:g}"} if retry_after is not None else {}
     # The SDK retries 429, 500 and 503 (twice by default, honouring Retry-After); without
     # retries, one request shows the error as the SDK raises it.
-    kwargs = {**_request(cassette), "request_options": {"max_retries": 0}}
+    kwargs = {**chat_kwargs(cassette), "request_options": {"max_retries": 0}}
     with WireServer() as server:
         server.queue(Reply.json(status, {"message": message}, headers))
         live = _consume(_classes(api, use_async)(api_key="fault-test-key", base_url=server.url), kwargs, use_async)
@@ -208,8 +202,8 @@ def test_an_http_error_for_the_first_request_only_lets_the_retry_through() -> No
         cassette, cohere.ClientV2, faults=[F.http_error(429, retry_after=0, times=1)], allow_repeats=True
     )
     with pytest.raises(cohere.TooManyRequestsError):
-        list(client.chat_stream(**_request(cassette)))
-    assert [e.type for e in client.chat_stream(**_request(cassette))][-1] == "message-end"
+        list(client.chat_stream(**chat_kwargs(cassette)))
+    assert [e.type for e in client.chat_stream(**chat_kwargs(cassette))][-1] == "message-end"
 
 
 @pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
@@ -241,7 +235,7 @@ def test_a_fault_position_outside_the_stream_says_so() -> None:
     with pytest.raises(ValueError, match=rf"malformed\(at={count + 5}\): the stream has {count} events"):
         list(
             replay_client(cassette, cohere.ClientV2, faults=[F.malformed(at=count + 5)]).chat_stream(
-                **_request(cassette)
+                **chat_kwargs(cassette)
             )
         )
 
@@ -274,7 +268,7 @@ def test_serve_applies_the_same_faults_over_http(spec: str) -> None:
     fault = F.parse(spec)
     with ReplayServer([cassette], speed=None, faults=[fault]) as server:
         client = cohere.ClientV2(api_key="fault-test-key", base_url=server.url)
-        served = _consume(client, _request(cassette), False)
+        served = _consume(client, chat_kwargs(cassette), False)
     assert served == _replayed(cassette, [fault], "v2", False)
 
 
@@ -303,7 +297,7 @@ def test_a_slow_first_event_arrives_no_sooner() -> None:
     cassette = _cassette("v2_text")
     client = replay_client(cassette, cohere.ClientV2, faults=[F.slow_first_event(0.2)])
     started = time.monotonic()
-    arrivals = [time.monotonic() - started for _ in client.chat_stream(**_request(cassette))]
+    arrivals = [time.monotonic() - started for _ in client.chat_stream(**chat_kwargs(cassette))]
     assert arrivals[0] >= 0.2
 
 

@@ -11,21 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stream_replay import collect, load_cassette, replay_client
+from stream_replay import Cassette, collect, load_cassette, replay_client
 from stream_replay.grammar import StreamGrammarError, assert_valid_stream, validate_stream
 from stream_replay.wire import WireEvent, decode
-from tests.support.corpus import CASSETTES, STREAMS_DIR, needs_corpus, stream_rows
-
-BUNDLED = [
-    "v2_text",
-    "v2_tool_calls",
-    "v2_citations",
-    "v2_agent",
-    "v2_error_finish",
-    "v1_text",
-    "v1_tool_calls",
-    "v1_citations",
-]
+from tests.support.corpus import CASSETTES, STREAMING, STREAMS_DIR, chat_kwargs, needs_corpus, stream_rows
 
 
 def _streams(name: str) -> list[tuple[Any, list[WireEvent]]]:
@@ -46,16 +35,13 @@ def _messages(events: list[Any]) -> list[str]:
     return [str(v) for v in validate_stream(events)]
 
 
-@pytest.mark.parametrize("name", BUNDLED)
+@pytest.mark.parametrize("name", STREAMING)
 def test_every_bundled_stream_is_valid_on_the_wire_and_as_sdk_events(name: str) -> None:
     for interaction, events in _streams(name):
         assert _messages(events) == []
-        body = interaction.request.body.json
         client = cohere.ClientV2 if interaction.response.stream.format == "sse" else cohere.Client
-        only = type(load_cassette(CASSETTES / f"{name}.yaml"))((interaction,))
-        sdk_events = collect(
-            replay_client(only, client).chat_stream(**{k: v for k, v in body.items() if k != "stream"})
-        ).events
+        only = Cassette((interaction,))
+        sdk_events = collect(replay_client(only, client).chat_stream(**chat_kwargs(only))).events
         assert _messages(list(sdk_events)) == []
         assert_valid_stream(sdk_events)
 

@@ -16,7 +16,7 @@ import pytest
 
 from stream_replay import load_cassette
 from stream_replay.serve import ReplayServer
-from tests.support.corpus import CASSETTES
+from tests.support.corpus import CASSETTES, chat_kwargs
 from tests.support.plugin_project import place, requests_in, write_project
 
 KEY = "sk-plugin-canary-0123456789abcdef0123456789"
@@ -477,9 +477,7 @@ def test_the_fixture_gives_each_client_class(pytester: pytest.Pytester, name: st
     target.write_text((CASSETTES / f"{source}.yaml").read_text())
     from stream_replay import load_cassette
 
-    body = load_cassette(target).interactions[0].request.body.json
-    assert isinstance(body, dict)
-    request = {k: v for k, v in body.items() if k != "stream"}
+    request = chat_kwargs(load_cassette(target))
     final = "message-end" if api == "v2" else "stream-end"
     kind = "type" if api == "v2" else "event_type"
     consume = (

@@ -4,10 +4,8 @@ against it, and the recording equals its source (events, order, status, timing).
 from __future__ import annotations
 
 import itertools
-import json
 import statistics
 from pathlib import Path
-from typing import Any
 
 import cohere
 import pytest
@@ -15,15 +13,10 @@ import pytest
 from stream_replay import load_cassette, record_client
 from stream_replay.cassette import Cassette
 from stream_replay.serve import ReplayServer
-from tests.support.corpus import CASSETTES
+from tests.support.corpus import CASSETTES, chat_kwargs
 from tests.support.wire_server import Reply, WireServer
 
 KEY = "sk-record-against-serve-0001"
-
-
-def chat_kwargs(cassette: Cassette, index: int) -> dict[str, Any]:
-    body = json.loads(json.dumps(cassette.interactions[index].request.body.json))
-    return {k: v for k, v in body.items() if k != "stream"}
 
 
 def record_all(source: Cassette, url: str, path: Path) -> Cassette:

@@ -25,7 +25,7 @@ import pytest
 from stream_replay import Cassette, collect, load_cassette, record_client, replay_client
 from stream_replay import faults as F
 from stream_replay.cassette import Interaction
-from tests.support.corpus import CASSETTES
+from tests.support.corpus import CASSETTES, chat_kwargs
 from tests.support.seed_snippets import SNIPPETS
 from tests.support.wire_server import Reply, WireServer
 
@@ -179,9 +179,7 @@ def test_rag_citations_through_the_v1_client_fail_on_its_arguments(
     assert "messages" in str(raised)
     assert out == ""
     # The v1 consumer that works: the citations are on the stream, and collect gathers them.
-    body = cassette.interactions[0].request.body.json
-    assert isinstance(body, dict)
-    result = collect(v1.chat_stream(**{k: v for k, v in body.items() if k != "stream"}))
+    result = collect(v1.chat_stream(**chat_kwargs(cassette)))
     stream = cassette.interactions[0].response.stream
     assert stream is not None
     recorded = [

@@ -15,7 +15,7 @@ import yaml
 
 from stream_replay import load_cassette, vcr_serializer
 from stream_replay.exporters.vcr import vcr_text
-from tests.support.corpus import CASSETTES, VCRPY_DIR, needs_corpus
+from tests.support.corpus import CASSETTES, VCRPY_DIR, chat_kwargs, needs_corpus
 from tests.support.plugin_project import answer_of
 from tests.support.wire_server import Reply, WireServer
 
@@ -57,9 +57,7 @@ def test_vcrpy_records_and_replays_through_it(tmp_path: Path) -> None:
     source = load_cassette(CASSETTES / "v2_text.yaml")
     stream = source.interactions[0].response.stream
     assert stream is not None
-    body = source.interactions[0].request.body.json
-    assert isinstance(body, dict)
-    kwargs = {k: v for k, v in body.items() if k != "stream"}
+    kwargs = chat_kwargs(source)
     my_vcr = vcr.VCR(serializer="stream_replay", cassette_library_dir=str(tmp_path))
     my_vcr.register_serializer("stream_replay", vcr_serializer)
     with WireServer() as server:
@@ -84,9 +82,7 @@ def test_pytest_recording_users_need_one_line_of_vcr_config(
     source = load_cassette(CASSETTES / "v2_text.yaml")
     stream = source.interactions[0].response.stream
     assert stream is not None
-    body = source.interactions[0].request.body.json
-    assert isinstance(body, dict)
-    request = {k: v for k, v in body.items() if k != "stream"}
+    request = chat_kwargs(source)
     pytester.makeconftest(
         """
 import pytest

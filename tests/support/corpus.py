@@ -11,8 +11,12 @@ from __future__ import annotations
 import csv
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from stream_replay import Cassette
 
 ROOT = Path(__file__).resolve().parents[2]
 CASSETTES = ROOT / "cassettes"
@@ -32,6 +36,15 @@ CURATED = {
     "v1_tool_calls": "test_streaming_tool_call__8109c084",
     "v1_citations": "test_langchain_tool_calling_agent__b3b2fd72",
 }
+#: The bundled cassettes whose chat streams all complete (every one but the HTTP errors).
+STREAMING = [name for name in CURATED if name != "v2_http_422"]
+
+
+def chat_kwargs(cassette: Cassette, index: int = 0) -> dict[str, Any]:
+    """``chat_stream``'s keyword arguments that send interaction ``index``'s recorded request."""
+    body = cassette.interactions[index].request.body.json
+    assert isinstance(body, dict)
+    return {k: v for k, v in body.items() if k != "stream"}
 
 
 def have_corpus() -> bool:

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from stream_replay import Cassette, load_cassette, save_cassette
-from tests.support.corpus import CASSETTES
+from tests.support.corpus import CASSETTES, chat_kwargs
 
 #: Application code as a user writes it: the client is built inside, the base URL
 #: comes from the environment when set (a local server), the text is the content deltas.
@@ -66,12 +65,6 @@ ANSWERS = json.loads((HERE / "answers.json").read_text())
 """
 
 
-def request_of(cassette: Cassette, index: int) -> dict[str, Any]:
-    body = cassette.interactions[index].request.body.json
-    assert isinstance(body, dict)
-    return {k: v for k, v in body.items() if k != "stream"}
-
-
 def answer_of(cassette: Cassette, index: int) -> str:
     stream = cassette.interactions[index].response.stream
     assert stream is not None and stream.format == "sse"
@@ -97,7 +90,7 @@ def write_project(pytester: pytest.Pytester, tests: str, ini: str = "") -> None:
     answers = {}
     for name, (stem, index) in SOURCES.items():
         cassette = load_cassette(CASSETTES / f"{stem}.yaml")
-        requests[name] = request_of(cassette, index)
+        requests[name] = chat_kwargs(cassette, index)
         answers[name] = answer_of(cassette, index)
     folder = pytester.path / "tests"
     folder.mkdir(exist_ok=True)
@@ -126,8 +119,8 @@ def place(path: Path, *names: str) -> Path:
 
 def requests_in(path: Path) -> list[str]:
     """Which named request each interaction of the cassette at ``path`` answers, in order."""
-    known = {json.dumps(request_of(source(name), SOURCES[name][1]), sort_keys=True): name for name in SOURCES}
+    known = {json.dumps(chat_kwargs(source(name), SOURCES[name][1]), sort_keys=True): name for name in SOURCES}
     cassette = load_cassette(path)
     return [
-        known.get(json.dumps(request_of(cassette, i), sort_keys=True), "?") for i in range(len(cassette.interactions))
+        known.get(json.dumps(chat_kwargs(cassette, i), sort_keys=True), "?") for i in range(len(cassette.interactions))
     ]
