@@ -462,9 +462,7 @@ def test_after():
         list(PREBUILT.chat_stream(**REQUESTS["pickle"]))
 """,
     )
-    # In a subprocess: an in-process run re-imports httpcore under pytester's module
-    # snapshot, and httpx then no longer recognises its exceptions.
-    result = pytester.runpytest_subprocess("-p", "no:randomly")
+    result = pytester.runpytest("-p", "no:randomly")
     result.assert_outcomes(passed=2)
 
 
