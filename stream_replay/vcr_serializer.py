@@ -22,7 +22,8 @@ from typing import Any
 
 import yaml
 
-from .cassette.lines import format_block, parse_block
+from .cassette.lines import LineError, format_block, parse_block
+from .errors import CassetteError
 from .headers import is_secret_name, scrub_url
 from .wire import decode, encode, format_of
 
@@ -78,13 +79,23 @@ def serialize(cassette_dict: dict[str, Any]) -> str:
 def deserialize(cassette_string: str) -> dict[str, Any]:
     """The cassette data vcrpy expects, each stream's exact bytes rebuilt."""
     data: dict[str, Any] = yaml.load(cassette_string, Loader=_Loader)
-    for interaction in data.get("interactions", []):
+    for index, interaction in enumerate(data.get("interactions", [])):
         response = interaction.get("response") or {}
         body = response.get("body") or {}
         stored = body.get("stream_replay")
         if isinstance(stored, dict):
-            fmt = stored["format"]
-            events = parse_block(stored["events"], ndjson=fmt == "ndjson")
+            place = f"interactions[{index}].response.body.stream_replay"
+            fmt = stored.get("format")
+            if fmt not in ("sse", "ndjson") or not isinstance(stored.get("events"), str):
+                raise CassetteError(
+                    "expected format: sse or ndjson, and events: a block of event lines",
+                    place=place,
+                    fix="restore the cassette from version control, or delete it and record it again",
+                )
+            try:
+                events = parse_block(stored["events"], ndjson=fmt == "ndjson")
+            except LineError as exc:
+                raise CassetteError(exc.problem, place=f"{place}.events[{exc.index}]", fix=exc.fix) from None
             raw = encode(events, fmt)
             try:
                 response["body"] = {"string": raw.decode("utf-8")}  # as vcrpy stores text

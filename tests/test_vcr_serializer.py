@@ -120,3 +120,18 @@ def test_chat():
     counted = [line for line in offline.stdout.lines if "EVENTS" in line]
     assert counted and counted[0].split("EVENTS")[1].strip() == f"{sum(1 for e in stream.events if e.data)} message-end"
     assert yaml.safe_load(written.read_text())["version"] == 1
+
+
+def test_a_mangled_event_line_names_its_place_and_the_way_out() -> None:
+    from vcr.serializers import yamlserializer
+
+    from stream_replay.errors import CassetteError
+
+    data = yamlserializer.deserialize(vcr_text(load_cassette(CASSETTES / "v2_text.yaml")))
+    text = vcr_serializer.serialize(data)
+    broken = text.replace("content-delta {", "content-delta {oops", 1)
+    with pytest.raises(CassetteError) as caught:
+        vcr_serializer.deserialize(broken)
+    assert caught.value.place is not None
+    assert caught.value.place.startswith("interactions[0].response.body.stream_replay.events[")
+    assert caught.value.fix
