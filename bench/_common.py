@@ -107,7 +107,7 @@ def stream_cassette(request: Request, stream: Stream) -> Cassette:
 def write_vcr(path: Path, cassette: Cassette) -> Path:
     """A vcrpy cassette holding the same first interaction (the stream's exact body),
     written by ``stream-replay export-vcr``'s exporter (vcrpy's own serializer)."""
-    from stream_replay.exporters.vcr import vcr_text
+    from stream_replay.vcr.exporter import vcr_text
 
     path.write_text(vcr_text(Cassette(cassette.interactions[:1], cassette.meta)))
     return path

@@ -108,7 +108,7 @@ def corpus_rows(folder: Path) -> list[list[object]] | None:
     originals = sorted((CORPUS / "vcrpy").glob("*/*.yaml"))
     if not originals:
         return None
-    from stream_replay.importers.vcr import read_vcr
+    from stream_replay.vcr.importer import read_vcr
 
     pairs: list[tuple[Path, Path]] = []
     events = 0

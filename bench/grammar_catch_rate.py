@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from _common import CASSETTES, CORPUS
 
 from stream_replay import load_cassette
-from stream_replay.grammar import validate_stream
+from stream_replay.analysis.grammar import validate_stream
 from stream_replay.wire import WireEvent, decode
 
 

@@ -15,13 +15,16 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from .assemble import StreamResult as StreamResult
-    from .assemble import acollect as acollect
-    from .assemble import atee as atee
-    from .assemble import collect as collect
-    from .assemble import tee as tee
-    from .assertions import assert_final_response as assert_final_response
-    from .assertions import assert_matches_cassette as assert_matches_cassette
+    from .analysis.assemble import StreamResult as StreamResult
+    from .analysis.assemble import acollect as acollect
+    from .analysis.assemble import atee as atee
+    from .analysis.assemble import collect as collect
+    from .analysis.assemble import tee as tee
+    from .analysis.assertions import assert_final_response as assert_final_response
+    from .analysis.assertions import assert_matches_cassette as assert_matches_cassette
+    from .analysis.grammar import StreamGrammarError as StreamGrammarError
+    from .analysis.grammar import assert_valid_stream as assert_valid_stream
+    from .analysis.grammar import validate_stream as validate_stream
     from .cassette import Cassette as Cassette
     from .cassette import Interaction as Interaction
     from .cassette import dumps_cassette as dumps_cassette
@@ -32,22 +35,19 @@ if TYPE_CHECKING:
     from .errors import NoMatchError as NoMatchError
     from .errors import RecordingEndedError as RecordingEndedError
     from .errors import StreamReplayError as StreamReplayError
-    from .grammar import StreamGrammarError as StreamGrammarError
-    from .grammar import assert_valid_stream as assert_valid_stream
-    from .grammar import validate_stream as validate_stream
-    from .importers.vcr import read_vcr as read_vcr
     from .recording.client import record_client as record_client
     from .replay.client import replay_client as replay_client
     from .replay.transport import ReplayTransport as ReplayTransport
+    from .vcr.importer import read_vcr as read_vcr
 
 _EXPORTS = {
-    "StreamResult": "stream_replay.assemble",
-    "assert_final_response": "stream_replay.assertions",
-    "assert_matches_cassette": "stream_replay.assertions",
-    "acollect": "stream_replay.assemble",
-    "atee": "stream_replay.assemble",
-    "collect": "stream_replay.assemble",
-    "tee": "stream_replay.assemble",
+    "StreamResult": "stream_replay.analysis.assemble",
+    "assert_final_response": "stream_replay.analysis.assertions",
+    "assert_matches_cassette": "stream_replay.analysis.assertions",
+    "acollect": "stream_replay.analysis.assemble",
+    "atee": "stream_replay.analysis.assemble",
+    "collect": "stream_replay.analysis.assemble",
+    "tee": "stream_replay.analysis.assemble",
     "Cassette": "stream_replay.cassette",
     "Interaction": "stream_replay.cassette",
     "dumps_cassette": "stream_replay.cassette",
@@ -58,10 +58,10 @@ _EXPORTS = {
     "NoMatchError": "stream_replay.errors",
     "RecordingEndedError": "stream_replay.errors",
     "StreamReplayError": "stream_replay.errors",
-    "StreamGrammarError": "stream_replay.grammar",
-    "assert_valid_stream": "stream_replay.grammar",
-    "validate_stream": "stream_replay.grammar",
-    "read_vcr": "stream_replay.importers.vcr",
+    "StreamGrammarError": "stream_replay.analysis.grammar",
+    "assert_valid_stream": "stream_replay.analysis.grammar",
+    "validate_stream": "stream_replay.analysis.grammar",
+    "read_vcr": "stream_replay.vcr.importer",
     "replay_client": "stream_replay.replay.client",
     "record_client": "stream_replay.recording.client",
     "ReplayTransport": "stream_replay.replay.transport",

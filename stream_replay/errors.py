@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-DOCS = "https://github.com/stream-replay/stream-replay#"
-
 
 class StreamReplayError(Exception):
     """Base class of every error stream_replay raises on purpose."""

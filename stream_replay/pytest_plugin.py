@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .plugin.run import Run
+from .plugin.run import STATS_KEY, Run
 from .plugin.settings import MODES, ConfigError
 
 if TYPE_CHECKING:
@@ -176,6 +176,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_sep("-", "stream-replay: unplayed interactions")
         for line in report:
             terminalreporter.write_line(line)
+    for note in run.stats.notes():
+        terminalreporter.write_line(f"stream-replay: {note}")
     summary = run.stats.summary()
     if summary is not None:
         terminalreporter.write_line(summary)
@@ -185,7 +187,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
     run = config.stash.get(_RUN, None)
     if run is not None and hasattr(config, "workeroutput"):
-        config.workeroutput["stream_replay"] = list(run.stats.records)
+        config.workeroutput[STATS_KEY] = list(run.stats.records)
         return
     if run is not None and config.getoption("stream_replay_verify"):
         drifted = run.verify(config.getoption("stream_replay_verify_url"))
@@ -218,4 +220,4 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
     if run is not None and output:
         from .plugin.stats import as_records
 
-        run.stats.add(as_records(output.get("stream_replay")))
+        run.stats.add(as_records(output.get(STATS_KEY)))

@@ -13,7 +13,7 @@ import cohere
 import pytest
 
 from stream_replay import replay_client
-from stream_replay.assemble import StreamResult, acollect, collect, tee
+from stream_replay.analysis.assemble import StreamResult, acollect, collect, tee
 from stream_replay.cassette import Body, Cassette, Interaction, Request, Response, Stream
 from stream_replay.wire import decode, encode_event
 from tests.support.corpus import CASSETTES, STREAMING, STREAMS_DIR, chat_kwargs, needs_corpus, stream_rows
@@ -199,7 +199,7 @@ def test_every_real_stream_of_the_corpus_assembles_to_its_wire_json() -> None:
 
 def test_atee_passes_every_async_event_through() -> None:
     from stream_replay import load_cassette
-    from stream_replay.assemble import atee
+    from stream_replay.analysis.assemble import atee
 
     cassette = load_cassette(CASSETTES / "v2_text.yaml")
     kwargs = chat_kwargs(cassette)

@@ -10,7 +10,7 @@ import cohere
 import pytest
 
 from stream_replay import collect, load_cassette, replay_client
-from stream_replay.assertions import FinalResponseMismatch, assert_final_response, assert_matches_cassette
+from stream_replay.analysis.assertions import FinalResponseMismatch, assert_final_response, assert_matches_cassette
 from stream_replay.cassette import Cassette
 from tests.support.corpus import CASSETTES, chat_kwargs
 

@@ -13,7 +13,7 @@ import vcr
 from stream_replay import Cassette, load_cassette, read_vcr, replay_client
 from stream_replay.cli import main
 from stream_replay.errors import CassetteError
-from stream_replay.exporters.vcr import export_vcr
+from stream_replay.vcr.exporter import export_vcr
 from tests.support.corpus import CASSETTES, VCRPY_DIR, chat_kwargs, needs_corpus
 
 BUNDLED = sorted(CASSETTES.glob("*.yaml"))

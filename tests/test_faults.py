@@ -17,6 +17,7 @@ import pytest
 
 from stream_replay import Cassette, load_cassette, replay_client
 from stream_replay import faults as F
+from stream_replay.replay.faults import _DEFAULT_MESSAGES
 from stream_replay.wire import WireEvent, encode_event
 from tests.support.corpus import CASSETTES, STREAMS_DIR, chat_kwargs, needs_corpus, stream_rows
 from tests.support.wire_server import Reply, WireServer
@@ -179,7 +180,7 @@ def test_an_http_error_instead_of_the_stream_is_the_sdk_s_own_exception(
 ) -> None:
     api = name[:2]
     cassette = _cassette(name)
-    message = F._DEFAULT_MESSAGES[status]
+    message = _DEFAULT_MESSAGES[status]
     headers = {"retry-after": f"{retry_after:g}"} if retry_after is not None else {}
     # The SDK retries 429, 500 and 503 (twice by default, honouring Retry-After); without
     # retries, one request shows the error as the SDK raises it.

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stream_replay import Cassette, collect, load_cassette, replay_client
-from stream_replay.grammar import StreamGrammarError, assert_valid_stream, validate_stream
+from stream_replay.analysis.grammar import StreamGrammarError, assert_valid_stream, validate_stream
 from stream_replay.wire import WireEvent, decode
 from tests.support.corpus import CASSETTES, STREAMING, STREAMS_DIR, chat_kwargs, needs_corpus, stream_rows
 

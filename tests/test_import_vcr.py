@@ -10,7 +10,7 @@ import yaml
 from stream_replay.cassette import dumps_cassette, load_cassette
 from stream_replay.cli import main
 from stream_replay.errors import CassetteError
-from stream_replay.importers.vcr import read_vcr
+from stream_replay.vcr.importer import read_vcr
 from tests.support.corpus import CASSETTES, CURATED, needs_corpus, vcrpy_cassettes
 from tests.support.curate import curated_cassette
 

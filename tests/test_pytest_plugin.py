@@ -512,11 +512,16 @@ def stream_replay_config():
     return {"fast": True}
 
 @pytest.mark.stream_replay
-def test_pickle():
+def test_pickle(monkeypatch):
+    import stream_replay.replay.fast as fast
+
+    built = []
+    build = fast._build
+    monkeypatch.setattr(fast, "_build", lambda cls, data: built.append(cls) or build(cls, data))
     co = client()
-    assert co.chat_stream.__module__ == "stream_replay.replay.fast"
-    events = co.chat_stream(**REQUESTS["pickle"])
+    events = list(co.chat_stream(**REQUESTS["pickle"]))
     assert "".join(e.delta.message.content.text for e in events if e.type == "content-delta") == ANSWERS["pickle"]
+    assert len(built) == len(events) > 0  # every event came from the fast path
 """,
     )
     result = pytester.runpytest()

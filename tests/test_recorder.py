@@ -328,7 +328,8 @@ def test_temporaries_left_by_killed_saves_are_cleaned_up_once_stale(tmp_path: Pa
     import os
     import time
 
-    from stream_replay.recording.writer import STALE_TEMPORARY_SECONDS, CassetteWriter
+    from stream_replay.cassette.files import STALE_TEMPORARY_SECONDS
+    from stream_replay.recording.writer import CassetteWriter
 
     path = tmp_path / "c.yaml"
     stale = tmp_path / ".c.yaml.abc123.tmp"

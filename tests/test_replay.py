@@ -24,9 +24,10 @@ from stream_replay.cassette import (
     StreamError,
     load_cassette,
 )
+from stream_replay.replay import pacing as pacing_module
 from stream_replay.replay import transport as transport_module
-from stream_replay.replay.sdk import event_classes
 from stream_replay.replay.transport import ReplayTransport
+from stream_replay.sdk import event_classes
 from stream_replay.wire import WireEvent
 from tests.support.corpus import CASSETTES
 
@@ -59,7 +60,7 @@ def test_the_plain_consumer_loop_prints_exactly_the_recorded_text(
     cassette = load_cassette(CASSETTES / f"{name}.yaml")
     transport = ReplayTransport(cassette)
     for earlier in range(index):
-        transport.mark_played(earlier)  # the earlier steps of the agent loop
+        transport.player.mark(earlier)  # the earlier steps of the agent loop
     co = replay_client(cassette, cohere.ClientV2, transport=transport)
     args = kwargs_of(cassette, index)
     for event in co.chat_stream(model=args.pop("model"), messages=args.pop("messages"), **args):
@@ -308,7 +309,8 @@ def test_untimed_streams_use_the_documented_default_pace(
     monkeypatch: pytest.MonkeyPatch, speed: float | None, expected: list[float]
 ) -> None:
     clock = FakeClock()
-    monkeypatch.setattr(transport_module, "time", clock)
+    monkeypatch.setattr(transport_module, "time", clock)  # when the request was made
+    monkeypatch.setattr(pacing_module, "time", clock)  # waiting until each event is due
     cassette = load_cassette(V2_TEXT)
     co = replay_client(cassette, speed=speed)
     list(co.chat_stream(**kwargs_of(cassette)))
@@ -317,7 +319,8 @@ def test_untimed_streams_use_the_documented_default_pace(
 
 def test_timed_streams_replay_at_the_recorded_offsets(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = FakeClock()
-    monkeypatch.setattr(transport_module, "time", clock)
+    monkeypatch.setattr(transport_module, "time", clock)  # when the request was made
+    monkeypatch.setattr(pacing_module, "time", clock)  # waiting until each event is due
     base = load_cassette(V2_TEXT).interactions[0].response.stream
     assert base is not None
     offsets = [0.35, 0.36, 0.40, 0.41, 0.5]

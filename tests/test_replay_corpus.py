@@ -20,8 +20,8 @@ import cohere
 import pytest
 
 from stream_replay import replay_client
-from stream_replay.importers.vcr import read_vcr
 from stream_replay.replay.transport import ReplayTransport
+from stream_replay.vcr.importer import read_vcr
 from tests.support.corpus import STREAMS_DIR, VCRPY_DIR, needs_corpus, stream_rows
 from tests.support.wire_server import Reply, WireServer
 
@@ -76,7 +76,7 @@ def _replayed(cassette_path: Path, use_async: bool, fast: bool) -> dict[int, Dum
     for index, interaction in enumerate(cassette.interactions):
         stream = interaction.response.stream
         if stream is None or interaction.response.status >= 300:
-            transport.mark_played(index)
+            transport.player.mark(index)
             continue
         api = "v2" if stream.format == "sse" else "v1"
         out[index] = _consume(clients[api], _kwargs(interaction.request.body.json), use_async)

@@ -25,6 +25,7 @@ import pytest
 from stream_replay import Cassette, collect, load_cassette, record_client, replay_client
 from stream_replay import faults as F
 from stream_replay.cassette import Interaction
+from stream_replay.replay.faults import _DEFAULT_MESSAGES
 from tests.support.corpus import CASSETTES, chat_kwargs
 from tests.support.seed_snippets import SNIPPETS
 from tests.support.wire_server import Reply, WireServer
@@ -126,7 +127,7 @@ def _plan_message_is_a_dict() -> bool:
     """cohere 5.11's tool-plan-delta model has ``delta.tool_plan`` and no ``delta.message``:
     the wire's ``delta.message`` is kept as a plain dict extra, so the snippet's
     ``.tool_plan`` raises there, live too. 7.x models ``delta.message.tool_plan``."""
-    from stream_replay.replay.sdk import event_classes
+    from stream_replay.sdk import event_classes
 
     delta = event_classes("v2")["tool-plan-delta"].model_fields["delta"].annotation  # type: ignore[attr-defined]
     members = [m for m in getattr(delta, "__args__", (delta,)) if getattr(m, "model_fields", None)]
@@ -267,5 +268,5 @@ def test_error_handling_reports_an_injected_http_error(
     )
     assert raised is None
     first, second = out.split("\n")
-    assert first.startswith(f"API Error: {status} - ") and F._DEFAULT_MESSAGES[status] in first
+    assert first.startswith(f"API Error: {status} - ") and _DEFAULT_MESSAGES[status] in first
     assert second == f"[Error: {status}]"

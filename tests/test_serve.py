@@ -36,7 +36,7 @@ from stream_replay.cassette import (
     save_cassette,
 )
 from stream_replay.cli import main
-from stream_replay.replay import transport as transport_module
+from stream_replay.replay import player as player_module
 from stream_replay.replay.client import replay_client
 from stream_replay.replay.matching import recorded_view
 from stream_replay.replay.transport import ReplayTransport
@@ -97,7 +97,7 @@ def v2_text() -> Cassette:
 def test_a_served_folder_answers_every_sdk_call_like_in_process_replay(http: httpx.Client) -> None:
     counts = {"streams": 0, "errors": 0, "models": 0, "async": 0}
     with ReplayServer([CASSETTES], speed=0) as server:
-        assert len(server.served) == len(list(CASSETTES.glob("*.yaml"))) == 9
+        assert len(server.players) == len(list(CASSETTES.glob("*.yaml"))) == 9
         remote_v2 = cohere.ClientV2(api_key="x", base_url=server.url, httpx_client=http)
         remote_v1 = cohere.Client(api_key="x", base_url=server.url, httpx_client=http)
         # the server's order: a request recorded in two cassettes is answered from each in turn
@@ -132,7 +132,7 @@ def test_a_served_folder_answers_every_sdk_call_like_in_process_replay(http: htt
                         served = dumps(list(remote.chat_stream(**kwargs_of(interaction))))
                     assert served == expected and len(expected) >= len(stream_of(interaction).events) - 1
                     counts["streams"] += 1
-        assert [s.transport.unplayed() for s in server.served] == [[]] * 9
+        assert [p.unplayed() for p in server.players] == [[]] * 9
     assert counts == {"streams": 14, "errors": 5, "models": 2, "async": 2}
 
 
@@ -227,10 +227,10 @@ def test_routing_through_many_cassettes_builds_no_explanation(
     def refuse(*args: object) -> float:
         raise AssertionError("a no-match explanation was built while routing a matching request")
 
-    monkeypatch.setattr(transport_module, "distance", refuse)
+    monkeypatch.setattr(player_module, "distance", refuse)
     last = load_cassette(CASSETTES / "v2_tool_calls.yaml")
     with ReplayServer([CASSETTES], speed=0) as server:
-        assert server.served[-1].cassette.path == CASSETTES / "v2_tool_calls.yaml"
+        assert server.players[-1].cassette.path == CASSETTES / "v2_tool_calls.yaml"
         reply = http.post(server.url + "/v2/chat", content=last.interactions[0].request.body.to_bytes())
     assert reply.status_code == 200 and reply.content == stream_of(last.interactions[0]).body()
 

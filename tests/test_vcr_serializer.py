@@ -14,7 +14,7 @@ import vcr
 import yaml
 
 from stream_replay import load_cassette, vcr_serializer
-from stream_replay.exporters.vcr import vcr_text
+from stream_replay.vcr.exporter import vcr_text
 from tests.support.corpus import CASSETTES, VCRPY_DIR, chat_kwargs, needs_corpus
 from tests.support.plugin_project import answer_of
 from tests.support.wire_server import Reply, WireServer

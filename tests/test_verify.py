@@ -15,8 +15,8 @@ import pytest
 from stream_replay import Cassette, load_cassette, save_cassette
 from stream_replay.cassette import Interaction, Response, Stream
 from stream_replay.cli import main
+from stream_replay.recording.verify import verify
 from stream_replay.serve import ReplayServer
-from stream_replay.verify import verify
 from stream_replay.wire import WireEvent
 from tests.support.corpus import CASSETTES
 

@@ -19,24 +19,41 @@ import json
 import re
 from collections.abc import Iterable
 
-from ..wire import WireEvent
+from ..wire import WireEvent, encode_event
 from ..wire.events import DONE
+from ..wire.ndjson import decode_line
+from ..wire.sse import decode_block
 
 _OFFSET_FORMAT = "{:.4f}"
 
+# What a YAML literal block cannot carry on one line: PyYAML's non-printable set
+# (which holds lone surrogates from undecodable bytes), the characters YAML takes
+# as line breaks, and the tab and byte-order mark, which its writers refuse in a
+# literal block (they would write the whole block as one double-quoted string).
+_NOT_ONE_YAML_LINE = re.compile("[^\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]|[\u2028\u2029]")
 
-def format_line(event: WireEvent) -> str:
+
+def fits_one_line(text: str) -> bool:
+    """Whether ``text`` can stand as-is on one line of a YAML literal block."""
+    return not _NOT_ONE_YAML_LINE.search(text)
+
+
+def format_line(event: WireEvent, *, ndjson: bool) -> str:
+    """The event's line. An event whose name or JSON a YAML line cannot carry as-is is
+    written as a raw block (its exact bytes as one JSON string); reading it back gives
+    the same event."""
     offset = "-" if event.offset is None else _OFFSET_FORMAT.format(event.offset)
-    if event.raw is not None:
-        text = event.raw.decode("utf-8", "surrogateescape")
-        return f"{offset} {event.name} {json.dumps(text)}"
+    name = event.name if fits_one_line(event.name) else "?"
+    if event.raw is not None or not fits_one_line(event.data or ""):
+        raw = event.raw if event.raw is not None else encode_event(event, "ndjson" if ndjson else "sse")
+        return f"{offset} {name} {json.dumps(raw.decode('utf-8', 'surrogateescape'))}"
     if event.data is None:
         return f"{offset} {DONE}"
     return f"{offset} {event.name} {event.data}"
 
 
-def format_block(events: Iterable[WireEvent]) -> str:
-    return "".join(format_line(e) + "\n" for e in events)
+def format_block(events: Iterable[WireEvent], *, ndjson: bool) -> str:
+    return "".join(format_line(e, ndjson=ndjson) + "\n" for e in events)
 
 
 class LineError(ValueError):
@@ -161,7 +178,11 @@ def _parse_carefully(lines: list[str], ndjson: bool) -> list[WireEvent]:
                 ) from None
             if not isinstance(text, str):
                 raise LineError(index, "the raw block is not one JSON string", "quote the block as a JSON string")
-            events.append(WireEvent(name, None, text.encode("utf-8", "surrogateescape"), offset))
+            # the wire codec says what the block is: a canonical event a YAML line could
+            # not carry comes back as that event; anything else stays raw
+            decoded = decode_line(text) if ndjson else decode_block(text)
+            raw = decoded.raw
+            events.append(WireEvent(name if raw is not None else decoded.name, decoded.data, raw, offset))
         elif payload[:1] in ("{", "["):
             try:
                 json.loads(payload)

@@ -26,12 +26,9 @@ PYTEST_DONT_REWRITE
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
-import stat
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -41,7 +38,8 @@ import yaml
 from ..errors import CassetteError, UnsafeCassetteError
 from ..wire import WireEvent
 from .eventblock import EventBlock
-from .lines import LineError, format_block, parse_block, plainly_shaped
+from .files import write_atomic
+from .lines import LineError, fits_one_line, format_block, parse_block, plainly_shaped
 from .model import (
     OUTCOMES,
     Body,
@@ -123,8 +121,6 @@ def _body_doc(body: Body, into: dict[str, Any]) -> None:
 
 
 def _fits(line: str) -> bool:
-    from ..wire.events import fits_one_line
-
     return fits_one_line(line) and not line.endswith(" ")
 
 
@@ -148,7 +144,7 @@ def _interaction_doc(interaction: Interaction) -> dict[str, Any]:
             sdoc["error"] = {"type": stream.error.type, "message": stream.error.message}
         sdoc["timing"] = "recorded" if stream.timed else "none"
         sdoc["event_count"] = len(stream.events)
-        sdoc["events"] = _Literal(format_block(stream.events))
+        sdoc["events"] = _Literal(format_block(stream.events, ndjson=stream.format == "ndjson"))
         response["stream"] = sdoc
     else:
         _body_doc(res.body, response)
@@ -192,46 +188,9 @@ def save_cassette(
     return target
 
 
-def write_atomic(target: Path, data: bytes) -> None:
-    """Replace ``target`` with ``data`` so that no reader ever sees a partial file."""
-    folder = target.parent if str(target.parent) else Path(".")
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    try:
-        # mkstemp makes the file 0600; a cassette gets the mode the file had, or the
-        # mode a new file gets under the umask, like any file the user writes.
-        os.fchmod(fd, _file_mode(target))
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    try:
-        dir_fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
-
-
-def _file_mode(target: Path) -> int:
-    try:
-        return stat.S_IMODE(target.stat().st_mode)
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
-# --------------------------------------------------------------------------- reading
+def as_cassette(cassette: Cassette | str | os.PathLike[str]) -> Cassette:
+    """``cassette`` itself, or the cassette file it names, loaded."""
+    return cassette if isinstance(cassette, Cassette) else load_cassette(cassette)
 
 
 def load_cassette(path: str | os.PathLike[str], *, max_bytes: int | None = None) -> Cassette:

@@ -17,11 +17,6 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not POSIX
-    fcntl = None  # type: ignore[assignment]
-
 
 class RunClaims:
     def __init__(self, folder: Path) -> None:
@@ -49,11 +44,8 @@ class RunClaims:
         """Held by a test while it records into ``cassette``: a test of another worker
         that shares it waits, then replays what this one recorded instead of recording
         the same request twice."""
+        from ..cassette.files import locked  # here: the hook module imports this one
+
         self.folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self._file("lock", cassette), os.O_CREAT | os.O_RDWR, 0o600)
-        try:
-            if fcntl is not None:
-                fcntl.flock(fd, fcntl.LOCK_EX)
+        with locked(self._file("lock", cassette), create=True):
             yield
-        finally:
-            os.close(fd)  # closing the descriptor releases the lock

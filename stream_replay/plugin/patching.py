@@ -50,7 +50,7 @@ class SdkPatch:
         import cohere
         from cohere.core import http_client
 
-        from ..replay.sdk import is_async_client
+        from ..sdk import is_async_client
 
         clients: tuple[type, ...] = (cohere.Client, cohere.AsyncClient, cohere.ClientV2, cohere.AsyncClientV2)
         for client in clients:

@@ -54,7 +54,7 @@ class Run:
         the report goes to the terminal summary. True if anything drifted."""
         import io
 
-        from ..verify import verify
+        from ..recording.verify import verify
 
         paths = sorted({record["cassette"] for record in self.stats.records})
         existing = [p for p in (self.rootdir / name for name in paths) if p.exists()]

@@ -2,14 +2,17 @@
 every Cohere request the test makes.
 
 What answers is decided at the test's first use (a client built, a request sent),
-from the record mode and the cassette on disk:
+from the record mode and the cassette on disk (a ``Use``):
 
-- ``replay``: the cassette, nothing else (``none``; ``once`` with a cassette this run
+- ``REPLAY``: the cassette, nothing else (``none``; ``once`` with a cassette this run
   did not create). An unmatched request fails with the diff and the record command.
-- ``missing``: ``none`` without a cassette; every request fails saying so.
-- ``hybrid``: replay what matches, record the rest (``new_episodes``; ``once`` and
+- ``MISSING``: ``none`` without a cassette; every request fails saying so.
+- ``HYBRID``: replay what matches, record the rest (``new_episodes``; ``once`` and
   ``rewrite`` for a cassette this run is writing).
-- ``record``: everything goes to the API and into the cassette (``all``).
+- ``RECORD``: everything goes to the API and into the cassette (``all``).
+
+Which recorded interaction answers is the replay ``Player``'s answer; the response is
+the ``Responder``'s, exactly as for ``replay_client`` and ``serve``.
 
 PYTEST_DONT_REWRITE
 """
@@ -17,6 +20,7 @@ PYTEST_DONT_REWRITE
 from __future__ import annotations
 
 import contextlib
+import enum
 import os
 import threading
 import time
@@ -28,13 +32,15 @@ from typing import Any
 import httpx
 
 from ..cassette import Cassette, Interaction, load_cassette
+from ..cassette.files import folder_lock
 from ..errors import MissingCassetteError, NoMatchError, StreamReplayError
 from ..recording.client import SDK_TIMEOUT
 from ..recording.recorder import Recorder
-from ..recording.writer import folder_lock
 from ..replay.client import PLACEHOLDER_KEY
 from ..replay.matching import DEFAULT_MATCH_ON, RequestView, view
-from ..replay.transport import ReplayTransport
+from ..replay.player import Player
+from ..replay.responses import Responder
+from ..sdk import client_class
 from .claims import RunClaims
 from .patching import SdkPatch
 from .settings import Settings
@@ -78,6 +84,15 @@ def request_summary(request: RequestView) -> str:
     return request.describe()
 
 
+class Use(enum.Enum):
+    """What answers a test's requests (see the module docstring)."""
+
+    REPLAY = "replay"
+    MISSING = "missing"
+    HYBRID = "hybrid"
+    RECORD = "record"
+
+
 class StreamReplay:
     """The ``stream_replay`` fixture: this test's cassette, and genuine clients for it.
 
@@ -103,8 +118,11 @@ class StreamReplay:
         self.nodeid = nodeid
         self._command = command
         self._claims = claims
-        self._kind: str | None = None
-        self._replay: ReplayTransport | None = None
+        self._use: Use | None = None
+        self._player: Player | None = None
+        self._responder = Responder(settings["speed"], settings["faults"])
+        #: Why the fast path stepped aside for a client (a wrapped SDK method), once each.
+        self.fast_path_notes: list[str] = []
         self._recorder: Recorder | None = None
         self._missing: list[MissingCassetteError] = []
         self._sync_http: httpx.Client | None = None
@@ -118,23 +136,18 @@ class StreamReplay:
 
     def client(self, cls: type[Any] | None = None, **kwargs: Any) -> Any:
         """A genuine ``cls`` (default ``cohere.ClientV2``) served by this test's cassette."""
-        import cohere
-
-        chosen: type[Any] = cls if cls is not None else cohere.ClientV2
-        if not (isinstance(chosen, type) and issubclass(chosen, (cohere.Client, cohere.AsyncClient))):
-            raise TypeError(f"client must be cohere.ClientV2, AsyncClientV2, Client or AsyncClient, got {chosen!r}")
-        return chosen(**kwargs)  # the constructor patch serves it, as any client built in the test
+        return client_class(cls)(**kwargs)  # the constructor patch serves it, as any client built in the test
 
     @property
     def cassette(self) -> Cassette | None:
         """The cassette being replayed from, as loaded (None when there is none)."""
         self._resolve()
-        return self._replay.cassette if self._replay is not None else None
+        return self._player.cassette if self._player is not None else None
 
     @property
     def played(self) -> list[int]:
         """Indexes of the recorded interactions this test has replayed."""
-        return [i for i, n in enumerate(self._replay.play_counts) if n] if self._replay is not None else []
+        return self._player.played() if self._player is not None else []
 
     @property
     def recorded(self) -> list[Interaction]:
@@ -145,8 +158,8 @@ class StreamReplay:
     def mismatches(self) -> list[NoMatchError]:
         """Every request this test made that the cassette could not answer."""
         found: list[NoMatchError] = list(self._missing)
-        if self._replay is not None:
-            found.extend(self._replay.mismatches)
+        if self._player is not None:
+            found.extend(self._player.mismatches)
         return found
 
     # ---------------------------------------------------------------- lifecycle
@@ -170,14 +183,14 @@ class StreamReplay:
         return self._record(), errors
 
     def _record(self) -> UseRecord | None:
-        if self._kind is None:
+        if self._use is None:
             return None
-        replay = self._replay
-        loaded = len(replay.cassette.interactions) if replay is not None else 0
+        player = self._player
+        loaded = len(player.cassette.interactions) if player is not None else 0
         played = self.played
         requests = {}
-        if replay is not None:
-            views = replay.recorded_views()
+        if player is not None:
+            views = player.views()
             requests = {str(i): request_summary(views[i]) for i in range(loaded) if i not in played}
         return UseRecord(
             cassette=self.display,
@@ -187,63 +200,62 @@ class StreamReplay:
             recorded=list(self._recorder.recorded_indexes) if self._recorder is not None else [],
             report_unplayed=bool(self.settings["report_unplayed"]),
             requests=requests,
+            notes=list(self.fast_path_notes),
         )
 
     # ---------------------------------------------------------------- deciding
 
-    def _resolve(self) -> str:
+    def _resolve(self) -> Use:
         with self._lock:
-            if self._kind is None:
-                self._kind = self._decide()
+            if self._use is None:
+                self._use = self._decide()
                 path = self.cassette_path
-                if self._kind == "hybrid":
+                if self._use is Use.HYBRID:
                     # Wait for a test of another worker recording into it, then replay
                     # what it recorded: one request is recorded once.
                     self._held.enter_context(self._claims.held(path))
-                if self._kind in ("replay", "hybrid") and path.exists():
+                if self._use in (Use.REPLAY, Use.HYBRID) and path.exists():
                     settings = self.settings
-                    self._replay = ReplayTransport(
+                    self._player = Player(
                         load_cached(path).with_path(Path(self.display)),
-                        speed=settings["speed"],
                         match_on=settings["match_on"] or DEFAULT_MATCH_ON,
                         ignore_fields=settings["ignore_fields"],
                         allow_repeats=settings["allow_repeats"],
-                        faults=settings["faults"],
+                        hint=(
+                            "  To record this request into the cassette, keeping what it holds:\n"
+                            f"    {self._command('new_episodes')}\n"
+                            "  To record the test's cassette afresh:\n"
+                            f"    {self._command('rewrite')}"
+                        ),
                     )
-                    self._replay.mismatch_hint = (
-                        "  To record this request into the cassette, keeping what it holds:\n"
-                        f"    {self._command('new_episodes')}\n"
-                        "  To record the test's cassette afresh:\n"
-                        f"    {self._command('rewrite')}"
-                    )
-                if self._kind in ("hybrid", "record"):
+                if self._use in (Use.HYBRID, Use.RECORD):
                     key = os.environ.get("CO_API_KEY")
                     self._recorder = Recorder(
                         path,
                         [key] if key else [],
                         async_=httpx.AsyncHTTPTransport(limits=httpx.Limits(max_keepalive_connections=0)),
                     )
-            return self._kind
+            return self._use
 
-    def _decide(self) -> str:
+    def _decide(self) -> Use:
         path = self.cassette_path
         mode = self.mode
         if mode == "none":
-            return "replay" if path.exists() else "missing"
+            return Use.REPLAY if path.exists() else Use.MISSING
         if mode == "all":
-            return "record"
+            return Use.RECORD
         if mode == "new_episodes":
-            return "hybrid"
+            return Use.HYBRID
         with folder_lock(path):  # the claim and what it decides, as one step for every worker
             if mode == "rewrite":
                 if self._claims.claim("rewrite", path):
                     path.unlink(missing_ok=True)
-                return "hybrid"
+                return Use.HYBRID
             # once
             if path.exists() and not self._claims.claimed("once", path):
-                return "replay"
+                return Use.REPLAY
             self._claims.claim("once", path)
-            return "hybrid"
+            return Use.HYBRID
 
     # --------------------------------------------------------- the SDK patches
 
@@ -263,9 +275,9 @@ class StreamReplay:
         """A client is being built in the test: give it this test's httpx client."""
         if kwargs.get("httpx_client") is None:
             kwargs["httpx_client"] = self.async_http() if asynchronous else self.sync_http()
-        kind = self._resolve()
+        use = self._resolve()
         key = args[0] if args else kwargs.get("api_key")
-        if kind in ("replay", "missing"):
+        if use in (Use.REPLAY, Use.MISSING):
             if key is None and not os.environ.get("CO_API_KEY") and not args:
                 kwargs["api_key"] = PLACEHOLDER_KEY  # nothing leaves the process; no key is needed
         elif isinstance(key, str) and self._recorder is not None:
@@ -273,12 +285,12 @@ class StreamReplay:
 
     def adopt(self, client: Any) -> None:
         """A client was built in the test: give it the fast path when asked and possible."""
-        if self.settings["fast"] and self._kind == "replay" and self._replay is not None:
+        if self.settings["fast"] and self._use is Use.REPLAY and self._player is not None:
             from ..replay.fast import install_fast_path
-            from ..replay.sdk import client_api, is_async_client
 
-            cls = type(client)
-            install_fast_path(client, self._replay, client_api(cls), is_async_client(cls))
+            note = install_fast_path(client, self._player, self._responder)
+            if note is not None and note not in self.fast_path_notes:
+                self.fast_path_notes.append(note)
 
     # ---------------------------------------------------------------- answering
 
@@ -294,33 +306,36 @@ class StreamReplay:
         self._missing.append(error)
         return error
 
+    def _replayed(self, request: httpx.Request, use: Use, started: float, asynchronous: bool) -> httpx.Response | None:
+        """The recorded answer, or None when the request is to be recorded."""
+        if use is Use.MISSING:
+            raise self._missing_error(request)
+        player = self._player
+        if player is None:
+            return None
+        incoming = view(request.method, str(request.url), request.content)
+        index = player.play(incoming) if use is Use.REPLAY else player.try_play(incoming)
+        if index is None:
+            return None
+        return self._responder.respond(player.cassette, index, request, asynchronous=asynchronous, started=started)
+
     def answer(self, request: httpx.Request) -> httpx.Response:
         started = time.monotonic()
-        kind = self._resolve()
+        use = self._resolve()
         request.read()
-        if kind == "missing":
-            raise self._missing_error(request)
-        if self._replay is not None:
-            if kind == "replay":
-                return self._replay.handle_request(request)
-            index = self._replay.try_claim(view(request.method, str(request.url), request.content))
-            if index is not None:
-                return self._replay.respond(index, request, asynchronous=False, started=started)
+        replayed = self._replayed(request, use, started, asynchronous=False)
+        if replayed is not None:
+            return replayed
         assert self._recorder is not None
         return self._recorder.transport.handle_request(request)
 
     async def answer_async(self, request: httpx.Request) -> httpx.Response:
         started = time.monotonic()
-        kind = self._resolve()
+        use = self._resolve()
         await request.aread()
-        if kind == "missing":
-            raise self._missing_error(request)
-        if self._replay is not None:
-            if kind == "replay":
-                return await self._replay.handle_async_request(request)
-            index = self._replay.try_claim(view(request.method, str(request.url), request.content))
-            if index is not None:
-                return self._replay.respond(index, request, asynchronous=True, started=started)
+        replayed = self._replayed(request, use, started, asynchronous=True)
+        if replayed is not None:
+            return replayed
         assert self._recorder is not None
         return await self._recorder.transport.handle_async_request(request)
 

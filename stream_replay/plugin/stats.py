@@ -23,6 +23,7 @@ class UseRecord(TypedDict):
     recorded: list[int]  # indexes its recordings landed at
     report_unplayed: bool
     requests: dict[str, str]  # index -> description, for its unplayed ones
+    notes: list[str]  # why the fast path stepped aside for a client
 
 
 class _Cassette:
@@ -70,6 +71,14 @@ class RunStats:
             for index in sorted(set(entry.candidates) - entry.played - entry.recorded):
                 found.append((name, index, entry.candidates[index], entry.tests))
         return found
+
+    def notes(self) -> list[str]:
+        """What the run should be told once (the fast path stepping aside), each once."""
+        seen: dict[str, None] = {}
+        for record in self.records:
+            for note in record.get("notes", []):
+                seen.setdefault(note, None)
+        return list(seen)
 
     def summary(self) -> str | None:
         """``stream-replay: 12 cassettes replayed, 2 recorded, 0 unplayed interactions``,

@@ -20,8 +20,8 @@ from collections.abc import Callable
 import httpx
 
 from ..cassette.model import Body, Interaction, Outcome, Request, Response, Stream, StreamError
+from ..cassette.redaction import REQUEST_HEADERS, RESPONSE_HEADERS, keep_headers, scrub_url
 from ..errors import TruncatedStreamWarning
-from ..headers import REQUEST_HEADERS, RESPONSE_HEADERS, keep_headers, scrub_url
 from ..wire import WireEvent, decode, encode_event, format_of, is_terminated
 
 

@@ -33,7 +33,7 @@ class RecordingSession(Generic[C]):
         key = client_kwargs.get("api_key")
         if key is None:
             key = os.environ.get("CO_API_KEY")
-        from ..replay.sdk import is_async_client
+        from ..sdk import is_async_client
 
         timeout = client_kwargs.get("timeout") or SDK_TIMEOUT
         # The real transport (and its TLS context, ~20-100 ms) is built now, as a plain
@@ -99,11 +99,9 @@ def record_client(
     abandoned are recorded as such. Credential headers are never stored, and a save
     that would contain the API key in use is refused.
     """
-    import cohere
+    from ..sdk import client_class
 
-    cls: type[Any] = client if client is not None else cohere.ClientV2
-    if not (isinstance(cls, type) and issubclass(cls, (cohere.Client, cohere.AsyncClient))):
-        raise TypeError(f"client must be cohere.ClientV2, AsyncClientV2, Client or AsyncClient, got {cls!r}")
+    cls: type[Any] = client_class(client)
     if "httpx_client" in client_kwargs:
         raise TypeError("record_client builds its own httpx client; do not pass httpx_client")
     return RecordingSession(path, cast("type[C]", cls), client_kwargs)

@@ -14,22 +14,15 @@ from __future__ import annotations
 import contextlib
 import datetime
 import os
-import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 from .._version import __version__
 from ..cassette import Cassette, Interaction, Meta, load_cassette, save_cassette
+from ..cassette.files import folder_lock, remove_stale_temporaries
 from ..errors import CassetteError
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not POSIX: one process at a time
-    fcntl = None  # type: ignore[assignment]
-
-
 MIN_SECRET_LENGTH = 8
-STALE_TEMPORARY_SECONDS = 60.0
 
 
 class CassetteWriter:
@@ -55,17 +48,8 @@ class CassetteWriter:
             meta = existing.meta if existing is not None else new_meta()
             interactions = (*existing.interactions, interaction) if existing is not None else (interaction,)
             save_cassette(Cassette(interactions, meta), self.path, overwrite=True, secrets=self.secrets)
-            self._remove_stale_temporaries()
+            remove_stale_temporaries(self.path)
             return len(interactions) - 1
-
-    def _remove_stale_temporaries(self) -> None:
-        """Temporary files of saves killed before their ``os.replace`` (full copies, never
-        used): removed once old enough that no save can still be writing them."""
-        cutoff = time.time() - STALE_TEMPORARY_SECONDS
-        for stale in self.path.parent.glob(f".{self.path.name}.*.tmp"):
-            with contextlib.suppress(OSError):
-                if stale.stat().st_mtime < cutoff:
-                    stale.unlink()
 
     def _read(self) -> Cassette | None:
         if not self.path.exists():
@@ -85,25 +69,8 @@ class CassetteWriter:
         return folder_lock(self.path)
 
 
-@contextlib.contextmanager
-def folder_lock(path: Path) -> Iterator[None]:
-    """The exclusive lock every writer of cassette ``path`` holds while it changes it."""
-    folder = path.parent if str(path.parent) else Path(".")
-    folder.mkdir(parents=True, exist_ok=True)
-    if fcntl is None:  # pragma: no cover
-        yield
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
-
-
 def new_meta() -> Meta:
-    from ..replay.sdk import sdk_version
+    from ..sdk import sdk_version
 
     return Meta(
         recorded_at=datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat(),

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from ..cassette import Cassette
-from ..faults import Fault
+from ..sdk import client_class, is_async_client
+from .faults import Fault
 from .matching import DEFAULT_MATCH_ON, Matcher
 from .transport import ReplayTransport
 
 C = TypeVar("C")
+
+_log = logging.getLogger("stream_replay")
+_said: set[str] = set()
 
 #: The API key a replay client is given when none is passed. Nothing leaves the
 #: process, so it is never checked; it only keeps the SDK from asking for one.
@@ -40,16 +45,18 @@ def replay_client(
     (N times faster). ``fast=True`` builds stream events directly instead of going
     through HTTP and the SDK's parser (same classes, equal ``model_dump()``); any
     interaction it cannot prove equal (raw blocks, unknown types, failures) still goes
-    through the SDK. Other keyword arguments go to the client's constructor.
+    through the SDK, and anything that wraps the SDK's ``chat_stream`` still sees every
+    call (see ``stream_replay.replay.fast``; where the fast path has to step aside for
+    a wrapped method, it says why once, as a warning on the ``stream_replay`` logger). Other keyword
+    arguments go to the client's constructor.
     """
-    import cohere
     import httpx
 
-    cls: type[Any] = client if client is not None else cohere.ClientV2
-    if not (isinstance(cls, type) and issubclass(cls, (cohere.Client, cohere.AsyncClient))):
-        raise TypeError(f"client must be cohere.ClientV2, AsyncClientV2, Client or AsyncClient, got {cls!r}")
+    cls: type[Any] = client_class(client)
     if transport is not None and faults:
         raise TypeError("pass faults to the ReplayTransport you pass as transport=, not to replay_client")
+    if "httpx_client" in client_kwargs:
+        raise TypeError("replay_client builds its own httpx client; do not pass httpx_client")
     replay = transport or ReplayTransport(
         cassette,
         speed=speed,
@@ -58,14 +65,9 @@ def replay_client(
         allow_repeats=allow_repeats,
         faults=faults,
     )
-    from .sdk import client_api, is_async_client
-
-    asynchronous = is_async_client(cls)
-    if "httpx_client" in client_kwargs:
-        raise TypeError("replay_client builds its own httpx client; do not pass httpx_client")
     # trust_env=False: no proxy transports, so no TLS context is ever built (about 18 ms).
     http: Any
-    if asynchronous:
+    if is_async_client(cls):
         http = httpx.AsyncClient(transport=replay, trust_env=False)
     else:
         http = httpx.Client(transport=replay, trust_env=False)
@@ -74,5 +76,8 @@ def replay_client(
     if fast:
         from .fast import install_fast_path
 
-        install_fast_path(instance, replay, client_api(cls), asynchronous)
+        reason = install_fast_path(instance, replay.player, replay.responder)
+        if reason is not None and reason not in _said:
+            _said.add(reason)  # once per process: the reason is the same for every client of the class
+            _log.warning("stream_replay: %s", reason)
     return instance  # type: ignore[no-any-return]

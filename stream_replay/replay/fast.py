@@ -3,144 +3,231 @@
 The SDK's own parse of an event costs several times what building the concrete
 class for the event's ``type`` costs (bench/bench_replay.py measures both), and the
 built object is of the same class with an equal ``model_dump()`` (checked over every
-event of the real corpus). Only
-interactions where that equality is certain take the fast path: a 2xx stream whose
-events are all plain JSON of a type the installed SDK knows, ending with nothing
-after v2's ``[DONE]``, that neither failed nor was stopped. Everything else
-(HTTP errors, raw blocks, unknown types, recorded failures, non-stream calls) goes
-through the SDK and the transport as usual, so its behaviour stays the SDK's.
+event of the real corpus). Only interactions where that equality is certain take
+the fast path: a 2xx stream whose events are all plain JSON of a type the installed
+SDK knows, ending with nothing after v2's ``[DONE]``, that neither failed nor was
+stopped. Everything else (HTTP errors, raw blocks, unknown types, recorded
+failures, non-stream calls, injected faults) goes through the SDK and the transport
+as usual, so its behaviour stays the SDK's.
+
+**Nothing that wraps the SDK is bypassed.** The fast path replaces only the method
+in which the SDK sends the request and parses the answer, on the client's own
+objects, never on a class:
+
+- cohere 7.x: the public ``chat_stream`` hands its arguments to its raw client's
+  ``chat_stream``, which sends and parses. The fast path takes the raw client's
+  place, so the public method, and whatever wraps it at class level (OpenTelemetry
+  and Sentry integrations, ``wrapt``, ``unittest.mock.patch.object``, a user's own
+  replacement), runs on every call, and gets the SDK's own ``HttpResponse``.
+- cohere 5.x: the public ``chat_stream`` sends and parses itself. The fast path
+  takes its place on the client instance only when the method the class gives is
+  the SDK's own function; when anything has wrapped or replaced it, the fast path
+  steps aside for that client (``install_fast_path`` says why), and the wrapper
+  sees every call through the SDK path.
 
 PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import json
+import os
 import time
+import types
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..cassette.model import Stream
-from .matching import view
-from .pacing import schedule
-from .sdk import Api, event_classes
-from .transport import ReplayTransport
+from ..sdk import Api, client_api, event_classes, is_async_client
+from ..wire.events import TYPE_KEYS
+from .matching import RequestView, view
+from .pacing import apaced, paced, schedule
+from .player import Player
+from .responses import Responder
 
 _NOT_BODY = frozenset({"self", "request_options", "accepts"})
 
 Plan = list[tuple[type, dict[str, Any]]]
 
 
-def install_fast_path(client: Any, transport: ReplayTransport, api: Api, asynchronous: bool) -> None:
-    """Shadow ``client.chat_stream`` with the fast version (same signature, same events)."""
-    original = client.chat_stream
-    signature = _signature(type(client))  # type: ignore[arg-type]  # classes are hashable
-    route = "/v2/chat" if api == "v2" else "/v1/chat"
-    url = _base_url(client) + route
-    planner = _Planner(transport, api)
+def install_fast_path(client: Any, player: Player, responder: Responder) -> str | None:
+    """Give ``client`` the fast path for ``chat_stream``, answered by ``player``.
 
-    def request_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        bound = signature.bind(*args, **kwargs)  # the SDK's own TypeError for bad arguments
-        return view("POST", url, _request_body(bound.arguments, signature))
+    Returns None when it is installed (or not wanted: with faults, every call goes
+    through the transport, where faults act), or the reason the fast path steps aside
+    for this client: the SDK method it would replace is wrapped or replaced.
+    """
+    if responder.faults:
+        return None
+    cls = type(client)
+    raw = getattr(client, "_raw_client", None)
+    if raw is not None and hasattr(raw, "chat_stream"):  # 7.x: the raw client sends and parses
+        original = raw.chat_stream
+        if not _sdk_own(original):
+            return _stepped_aside(cls, type(getattr(original, "__self__", raw)), original)
+        raw.chat_stream = _fast(original, client, player, responder, raw=True)
+        return None
+    # 5.x: the public method sends and parses. The SDK's constructor may have put its own
+    # per-instance decorator (experimental-feature warnings) in front of it, holding
+    # the bound method: the fast method takes the bound method's seat, and the SDK's
+    # decorator stays in front of it.
+    method = cls.chat_stream
+    original = method.__get__(client, cls) if hasattr(method, "__get__") else method
+    if not _sdk_own(original):
+        return _stepped_aside(cls, cls, original)
+    seat = _seat(client, original)
+    if seat is None:
+        return _stepped_aside(cls, cls, vars(client)["chat_stream"])
+    seat(_fast(original, client, player, responder, raw=False))
+    return None
 
-    if asynchronous:
 
-        async def chat_stream_async(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
-            plan = planner.claim(request_of(args, kwargs))
-            if plan is None:
-                async for event in original(*args, **kwargs):
-                    yield event
-                return
-            events, due = plan
-            started = time.monotonic()
-            for index, (cls, data) in enumerate(events):
-                if due is not None:
-                    wait = started + due[index] - time.monotonic()
-                    if wait > 0:
-                        import anyio
+def _fast(original: Any, client: Any, player: Player, responder: Responder, *, raw: bool) -> Callable[..., Any]:
+    api = client_api(type(client))
+    planner = _Planner(player, responder, api, _base_url(client) + ("/v2/chat" if api == "v2" else "/v1/chat"))
+    asynchronous = is_async_client(type(client))
+    make = _MAKERS[raw, asynchronous]
+    fast = make(original, _signature(original.__func__), planner)
+    functools.update_wrapper(fast, original)
+    return fast
 
-                        await anyio.sleep(wait)
-                yield _build(cls, data)
 
-        _adopt(chat_stream_async, original)
-        client.chat_stream = chat_stream_async
-    else:
+def _seat(client: Any, original: Any) -> Callable[[Any], None] | None:
+    """Where the public ``chat_stream`` can be replaced on this client alone: the
+    instance attribute, or the cell of the SDK's own per-instance decorator that holds
+    the bound method. None when something else sits there."""
+    own = vars(client).get("chat_stream")
+    if own is None:
+        return lambda fast: setattr(client, "chat_stream", fast)
+    if type(own) is not types.FunctionType or not _inside_sdk(own):
+        return None
+    for cell in own.__closure__ or ():
+        held = cell.cell_contents
+        if isinstance(held, types.MethodType) and held.__self__ is client and held.__func__ is original.__func__:
+            return lambda fast: setattr(cell, "cell_contents", fast)
+    return None
 
-        def chat_stream(*args: Any, **kwargs: Any) -> Iterator[Any]:
-            plan = planner.claim(request_of(args, kwargs))
-            if plan is None:
-                yield from original(*args, **kwargs)
-                return
-            events, due = plan
-            started = time.monotonic()
-            for index, (cls, data) in enumerate(events):
-                if due is not None:
-                    wait = started + due[index] - time.monotonic()
-                    if wait > 0:
-                        time.sleep(wait)
-                yield _build(cls, data)
 
-        _adopt(chat_stream, original)
-        client.chat_stream = chat_stream
+def _stepped_aside(cls: type, owner: type, method: Any) -> str:
+    return (
+        f"{owner.__module__}.{owner.__qualname__}.chat_stream is wrapped or replaced "
+        f"({_describe(method)}), and it is where this cohere version parses the stream: "
+        f"the fast path stepped aside for {cls.__qualname__} clients, whose calls went through the SDK"
+    )
+
+
+# ------------------------------------------------------------------ the SDK's own?
+
+def _nothing() -> Iterator[None]:
+    yield None
+
+
+async def _anothing() -> AsyncIterator[None]:
+    yield None
+
+
+#: The code of ``contextlib``'s decorators' wrappers: the SDK's raw ``chat_stream`` is one.
+_CONTEXTLIB_HELPERS = frozenset(
+    {contextlib.contextmanager(_nothing).__code__, contextlib.asynccontextmanager(_anothing).__code__}
+)
+
+
+@functools.cache
+def _sdk_folder() -> str:
+    import cohere
+
+    return os.path.dirname(os.path.abspath(cohere.__file__)) + os.sep
+
+
+def _inside_sdk(fn: types.FunctionType) -> bool:
+    return os.path.abspath(fn.__code__.co_filename).startswith(_sdk_folder())
+
+
+def _sdk_own(method: Any) -> bool:
+    """Whether ``method`` is a bound method of a function defined in the installed
+    cohere package (possibly through ``contextlib``'s context-manager decorators), as
+    opposed to anything that wraps or replaces it."""
+    if not isinstance(method, types.MethodType):
+        return False
+    fn: Any = method.__func__
+    for _ in range(3):
+        if type(fn) is not types.FunctionType:
+            return False
+        if _inside_sdk(fn):
+            return True
+        if fn.__code__ not in _CONTEXTLIB_HELPERS:
+            return False
+        fn = getattr(fn, "__wrapped__", None)
+    return False
+
+
+def _describe(method: Any) -> str:
+    fn = getattr(method, "__func__", method)
+    if type(fn) is types.FunctionType:
+        return f"by {fn.__module__}.{fn.__qualname__}"
+    return f"by a {type(fn).__module__}.{type(fn).__qualname__}"
 
 
 @functools.lru_cache(maxsize=64)
-def _signature(cls: type) -> inspect.Signature:
-    """``chat_stream``'s parameters without ``self``. The instance attribute is the SDK's
-    own wrapper (``(*args, **kwargs)``); the parameters are on the class's method."""
-    method_signature = inspect.signature(cls.chat_stream)  # type: ignore[attr-defined]
-    return method_signature.replace(parameters=list(method_signature.parameters.values())[1:])
+def _signature(fn: Callable[..., Any]) -> inspect.Signature:
+    """The method's parameters without ``self`` (the SDK's own TypeError for bad arguments)."""
+    signature = inspect.signature(fn)
+    return signature.replace(parameters=list(signature.parameters.values())[1:])
 
 
-def _adopt(fn: Callable[..., Any], original: Any) -> None:
-    fn.__name__ = "chat_stream"
-    fn.__qualname__ = "chat_stream"
-    fn.__doc__ = getattr(original, "__doc__", None)
+# --------------------------------------------------------------------- planning
 
 
-def _build(cls: type, data: dict[str, Any]) -> Any:
-    try:
-        return cls.model_validate(data)  # type: ignore[attr-defined]
-    except ValueError:
-        # The SDK builds events without validation (construct_type): a real event that
-        # lacks a field its model requires still arrives, unchecked. So do we.
-        from cohere.core.unchecked_base_model import construct_type
-
-        return construct_type(type_=cls, object_=data)
+class _Planned(NamedTuple):
+    plan: Plan
+    due: list[float] | None
+    started: float
+    status: int
+    headers: dict[str, str]
 
 
 class _Planner:
-    """Picks the interaction like the transport does, and says if it can go fast."""
+    """Asks the player which interaction answers, and takes it only when it can go fast."""
 
-    def __init__(self, transport: ReplayTransport, api: Api) -> None:
-        self.transport = transport
+    def __init__(self, player: Player, responder: Responder, api: Api, url: str) -> None:
+        self.player = player
+        self.responder = responder
         self.api = api
+        self.url = url
         self.plans: dict[int, Plan | None] = {}
 
-    def claim(self, request: Any) -> tuple[Plan, list[float] | None] | None:
-        transport = self.transport
-        with transport._lock:
-            index = transport.find(request)
-            plan = self._plan(index)
-            if plan is None:
-                return None  # the SDK path will claim it through the transport
-            transport._plays[index] += 1
-        stream = transport.cassette.interactions[index].response.stream
-        assert stream is not None
-        due = schedule(stream, transport.speed)
-        return plan, due[: len(plan)] if due is not None else None
+    def request(self, signature: inspect.Signature, args: tuple[Any, ...], kwargs: dict[str, Any]) -> RequestView:
+        bound = signature.bind(*args, **kwargs)
+        return view("POST", self.url, _request_body(bound.arguments, signature))
 
-    def _plan(self, index: int) -> Plan | None:
+    def claim(self, request: RequestView) -> _Planned | None:
+        """The plan of the interaction that answers ``request``, marked played; None
+        (nothing marked: the SDK path will play it) when it cannot go fast. Raises
+        ``NoMatchError`` as the transport does."""
+        started = time.monotonic()
+        index = self.player.play_if(request, self._plannable)
+        if index is None:
+            return None
+        plan = self.plans[index]
+        assert plan is not None
+        response = self.player.cassette.interactions[index].response
+        stream = response.stream
+        assert stream is not None
+        due = schedule(stream, self.responder.speed)
+        headers = {**response.headers}
+        headers.setdefault("content-type", "text/event-stream" if stream.format == "sse" else "application/stream+json")
+        return _Planned(plan, due[: len(plan)] if due is not None else None, started, response.status, headers)
+
+    def _plannable(self, index: int) -> bool:
         if index not in self.plans:
             self.plans[index] = self._make_plan(index)
-        return self.plans[index]
+        return self.plans[index] is not None
 
     def _make_plan(self, index: int) -> Plan | None:
-        if self.transport.faults:
-            return None  # faults act in the transport: the SDK path sees them
-        response = self.transport.cassette.interactions[index].response
+        response = self.player.cassette.interactions[index].response
         stream = response.stream
         if stream is None or not 200 <= response.status < 300 or stream.outcome in ("failed", "stopped"):
             return None
@@ -148,11 +235,16 @@ class _Planner:
             return None
         return plan_events(stream, self.api)
 
+    def http_response(self, planned: _Planned) -> Any:
+        import httpx
+
+        return httpx.Response(planned.status, headers=planned.headers, request=httpx.Request("POST", self.url))
+
 
 def plan_events(stream: Stream, api: Api) -> Plan | None:
     """(class, payload) for each event the SDK would yield, or None if unsure."""
     classes = event_classes(api)
-    key = "type" if api == "v2" else "event_type"
+    key = TYPE_KEYS[api]
     plan: Plan = []
     events = stream.events
     for position, event in enumerate(events):
@@ -172,6 +264,97 @@ def plan_events(stream: Stream, api: Api) -> Plan | None:
             return None
         plan.append((cls, data))
     return plan
+
+
+def _events(planned: _Planned) -> Iterator[Any]:
+    for cls, data in paced(planned.plan, planned.due, planned.started):
+        yield _build(cls, data)
+
+
+async def _aevents(planned: _Planned) -> AsyncIterator[Any]:
+    async for cls, data in apaced(planned.plan, planned.due, planned.started):
+        yield _build(cls, data)
+
+
+def _build(cls: type, data: dict[str, Any]) -> Any:
+    try:
+        return cls.model_validate(data)  # type: ignore[attr-defined]
+    except ValueError:
+        # The SDK builds events without validation (construct_type): a real event that
+        # lacks a field its model requires still arrives, unchecked. So do we.
+        from cohere.core.unchecked_base_model import construct_type
+
+        return construct_type(type_=cls, object_=data)
+
+
+# ------------------------------------------------------- the replacement methods
+
+
+def _raw_sync(original: Any, signature: inspect.Signature, planner: _Planner) -> Callable[..., Any]:
+    """cohere 7.x: the raw client's ``chat_stream``, a context manager giving the SDK's
+    ``HttpResponse`` whose ``data`` are the events."""
+    from cohere.core.http_response import HttpResponse
+
+    @contextlib.contextmanager
+    def chat_stream(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        planned = planner.claim(planner.request(signature, args, kwargs))
+        if planned is None:
+            with original(*args, **kwargs) as response:
+                yield response
+            return
+        yield HttpResponse(response=planner.http_response(planned), data=_events(planned))
+
+    return chat_stream
+
+
+def _raw_async(original: Any, signature: inspect.Signature, planner: _Planner) -> Callable[..., Any]:
+    from cohere.core.http_response import AsyncHttpResponse
+
+    @contextlib.asynccontextmanager
+    async def chat_stream(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        planned = planner.claim(planner.request(signature, args, kwargs))
+        if planned is None:
+            async with original(*args, **kwargs) as response:
+                yield response
+            return
+        yield AsyncHttpResponse(response=planner.http_response(planned), data=_aevents(planned))
+
+    return chat_stream
+
+
+def _public_sync(original: Any, signature: inspect.Signature, planner: _Planner) -> Callable[..., Any]:
+    """cohere 5.x: the client's own ``chat_stream``, a generator of events."""
+
+    def chat_stream(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        planned = planner.claim(planner.request(signature, args, kwargs))
+        if planned is None:
+            yield from original(*args, **kwargs)
+            return
+        yield from _events(planned)
+
+    return chat_stream
+
+
+def _public_async(original: Any, signature: inspect.Signature, planner: _Planner) -> Callable[..., Any]:
+    async def chat_stream(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        planned = planner.claim(planner.request(signature, args, kwargs))
+        if planned is None:
+            async for event in original(*args, **kwargs):
+                yield event
+            return
+        async for event in _aevents(planned):
+            yield event
+
+    return chat_stream
+
+
+#: (raw client's method?, async?) -> the replacement's maker.
+_MAKERS = {
+    (True, False): _raw_sync,
+    (True, True): _raw_async,
+    (False, False): _public_sync,
+    (False, True): _public_async,
+}
 
 
 def _base_url(client: Any) -> str:

@@ -1,22 +1,49 @@
-"""Responses with faults: the plan a list of faults makes of a recorded response, sent
-as a server doing the same at the socket level would send it.
+"""Responses with faults: which faults act on a response (``FaultSchedule``), the plan
+they make of a recorded response, and that plan sent as a server doing the same at
+the socket level would send it.
 
 PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 
 import httpx
 
 from ..cassette.model import Interaction
-from ..faults import DISCONNECT_MESSAGE, Fault, Plan, ordered
 from ..wire import CONTENT_TYPES
-from .pacing import schedule
+from .faults import DISCONNECT_MESSAGE, Ending, Fault, Plan, Stage, ordered
+from .pacing import apaced, paced, schedule
 
 Piece = tuple[bytes, "float | None"]
+
+
+class FaultSchedule:
+    """The faults of a replay, each applied to every response or to its first ``times``
+    (an HTTP error to any response, the others to streams only). Thread-safe."""
+
+    def __init__(self, faults: Sequence[Fault] = ()) -> None:
+        self.faults = tuple(faults)
+        self._uses = [0] * len(self.faults)
+        self._lock = threading.Lock()
+
+    def __bool__(self) -> bool:
+        return bool(self.faults)
+
+    def take(self, streamed: bool) -> list[Fault]:
+        """The faults that act on the next response, counted as used."""
+        active = []
+        with self._lock:
+            for position, fault in enumerate(self.faults):
+                if not streamed and fault.stage != Stage.RESPONSE:
+                    continue
+                if fault.times is None or self._uses[position] < fault.times:
+                    self._uses[position] += 1
+                    active.append(fault)
+        return active
 
 
 def make_plan(interaction: Interaction, speed: float | None, faults: Sequence[Fault]) -> Plan:
@@ -31,14 +58,14 @@ def make_plan(interaction: Interaction, speed: float | None, faults: Sequence[Fa
         due=schedule(stream, speed) if stream is not None else None,
     )
     for fault in ordered(faults):
-        if plan.format is None and fault.stage != 0:
+        if plan.format is None and fault.stage != Stage.RESPONSE:
             continue  # only an HTTP error applies to a response that is not a stream
         fault.apply(plan)
     return plan
 
 
 class _Sender:
-    """Sends the pieces on time, then ends as the plan says."""
+    """The pieces of a plan: those before the ending, those after a stall, and how it ends."""
 
     def __init__(self, plan: Plan, request: httpx.Request, started: float, finish: Callable[[], None]) -> None:
         self.plan = plan
@@ -47,37 +74,37 @@ class _Sender:
         timeout = request.extensions.get("timeout") or {}
         read = timeout.get("read") if isinstance(timeout, dict) else None
         self.read_timeout = float(read) if isinstance(read, (int, float)) else None
-        if plan.ending == "stall" and plan.cut_after is not None:
+        first: list[Piece]
+        rest: list[Piece] = []
+        if plan.ending is Ending.STALL and plan.cut_after is not None:
             before = Plan(**{**plan.__dict__, "ending": None})
             after = Plan(**{**plan.__dict__, "ending": None, "cut_after": None})
-            self.first = before.pieces()
+            first = before.pieces()
             if plan.split_every is None:
-                self.rest = after.pieces()[len(self.first) :]
+                rest = after.pieces()[len(first) :]
             else:  # the bytes after the stall, cut the same way
-                sent = sum(len(data) for data, _ in self.first)
+                sent = sum(len(data) for data, _ in first)
                 remaining = b"".join(data for data, _ in after.pieces())[sent:]
                 size = plan.split_every
-                self.rest = [(remaining[i : i + size], None) for i in range(0, len(remaining), size)]
+                rest = [(remaining[i : i + size], None) for i in range(0, len(remaining), size)]
         else:
-            self.first = plan.pieces()
-            self.rest = []
+            first = plan.pieces()
+        self.first = [data for data, _ in first]
+        self.first_due = [at for _, at in first]
+        self.rest = [data for data, _ in rest]
 
-    def wait_for(self, due: float | None) -> float:
-        if due is None:
-            return 0.0
-        return max(0.0, self.started + due - time.monotonic())
-
-    def stall(self) -> float:
-        """Seconds to wait at the stall; raises when the read timeout comes first."""
+    def stall(self) -> tuple[float, bool]:
+        """How long the stall lasts for this client, and whether its read timeout ends it."""
         seconds = self.plan.stall_seconds
         if self.read_timeout is not None and self.read_timeout < seconds:
-            return -self.read_timeout
-        return seconds
+            return self.read_timeout, True
+        return seconds, False
 
     def end(self) -> None:
-        if self.plan.ending == "disconnect":
+        """After the pieces (and a stall the client sat through): the plan's ending."""
+        if self.plan.ending is Ending.DISCONNECT:
             raise httpx.RemoteProtocolError(DISCONNECT_MESSAGE)
-        if self.plan.ending is None and self.plan.cut_after is None:
+        if self.plan.ending is Ending.STALL or self.plan.cut_after is None:
             self.finish()
 
 
@@ -87,21 +114,13 @@ class SyncFaulty(httpx.SyncByteStream):
 
     def __iter__(self) -> Iterator[bytes]:
         sender = self.sender
-        for data, due in sender.first:
-            wait = sender.wait_for(due)
-            if wait:
-                time.sleep(wait)
-            yield data
-        if sender.plan.ending == "stall":
-            seconds = sender.stall()
-            if seconds < 0:
-                time.sleep(-seconds)
-                raise httpx.ReadTimeout("timed out")
+        yield from paced(sender.first, sender.first_due, sender.started)
+        if sender.plan.ending is Ending.STALL:
+            seconds, timed_out = sender.stall()
             time.sleep(seconds)
-            for data, _ in sender.rest:
-                yield data
-            sender.finish()
-            return
+            if timed_out:
+                raise httpx.ReadTimeout("timed out")
+            yield from sender.rest
         sender.end()
 
 
@@ -113,21 +132,15 @@ class AsyncFaulty(httpx.AsyncByteStream):
         import anyio
 
         sender = self.sender
-        for data, due in sender.first:
-            wait = sender.wait_for(due)
-            if wait:
-                await anyio.sleep(wait)
+        async for data in apaced(sender.first, sender.first_due, sender.started):
             yield data
-        if sender.plan.ending == "stall":
-            seconds = sender.stall()
-            if seconds < 0:
-                await anyio.sleep(-seconds)
-                raise httpx.ReadTimeout("timed out")
+        if sender.plan.ending is Ending.STALL:
+            seconds, timed_out = sender.stall()
             await anyio.sleep(seconds)
-            for data, _ in sender.rest:
+            if timed_out:
+                raise httpx.ReadTimeout("timed out")
+            for data in sender.rest:
                 yield data
-            sender.finish()
-            return
         sender.end()
 
 

@@ -107,6 +107,10 @@ class Matching:
             drop_path(body, path)
         return RequestView(request.method, request.host, request.route, request.query, body)
 
+    def matches(self, recorded: RequestView, incoming: RequestView) -> bool:
+        """Whether every matcher says yes (``incoming`` already ``prepare``d)."""
+        return all(fn(recorded, incoming) for _, fn in self.matchers)
+
     def failures(self, recorded: RequestView, incoming: RequestView) -> list[str]:
         """The names of the matchers that say no (empty: it matches)."""
         return [name for name, fn in self.matchers if not fn(recorded, incoming)]

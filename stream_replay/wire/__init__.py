@@ -15,8 +15,8 @@ PYTEST_DONT_REWRITE
 from collections.abc import Iterable, Sequence
 
 from .events import DONE, StreamFormat, WireEvent
-from .ndjson import decode_ndjson, encode_ndjson
-from .sse import decode_sse, encode_sse
+from .ndjson import decode_ndjson
+from .sse import decode_sse
 
 __all__ = [
     "CONTENT_TYPES",
@@ -25,8 +25,6 @@ __all__ = [
     "WireEvent",
     "decode_ndjson",
     "decode_sse",
-    "encode_ndjson",
-    "encode_sse",
     "decode",
     "encode",
     "encode_event",

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import re
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 StreamFormat = Literal["sse", "ndjson"]
 
 #: The name given to v2's ``data: [DONE]`` terminator block.
 DONE = "[DONE]"
 
-# What a YAML literal block cannot carry on one line: PyYAML's non-printable set
-# (which holds lone surrogates from undecodable bytes), the characters YAML takes
-# as line breaks, and the tab and byte-order mark, which its writers refuse in a
-# literal block (they would write the whole block as one double-quoted string).
-_NOT_ONE_YAML_LINE = re.compile("[^\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]|[\u2028\u2029]")
+#: What an event name looks like (an SSE ``event:`` value, a v1 ``event_type``).
+TOKEN = re.compile(r"[^\s\"]\S*")
+
+_NOT_PLAIN = re.compile("[\r\n\ud800-\udfff]")
 
 
 class WireEvent(NamedTuple):
@@ -44,15 +43,27 @@ class WireEvent(NamedTuple):
         return self.name == DONE and self.raw is None
 
 
-def fits_one_line(text: str) -> bool:
-    """Whether ``text`` can stand as-is on one line of a YAML literal block."""
-    return not _NOT_ONE_YAML_LINE.search(text)
-
-
 def plain_payload(text: str) -> bool:
-    """Whether ``text`` can be kept as a canonical payload: one clean line of JSON text.
+    """Whether ``text`` can be kept as a canonical payload: one line of JSON text.
 
-    It must be a JSON object or array (so the cassette line can tell it from a raw
-    line, which starts with a quote), with no leading or trailing white space.
+    It must be a JSON object or array (so a cassette line can tell it from a raw
+    block, which starts with a quote), with no line break, no leading or trailing
+    white space, and no byte that is not UTF-8 (decoded as a lone surrogate).
     """
-    return bool(text) and text[0] in "{[" and text[-1] in "}]" and fits_one_line(text)
+    return bool(text) and text[0] in "{[" and text[-1] in "}]" and not _NOT_PLAIN.search(text)
+
+
+#: The JSON key that names an event's type: v2 ``type``, v1 ``event_type``.
+TYPE_KEYS = {"v2": "type", "v1": "event_type"}
+
+
+def event_type(event: Any) -> str | None:
+    """The type of an event given as a JSON object or an SDK object: v1's
+    ``event_type`` when it has one, else v2's ``type``; None when neither is a string."""
+    if isinstance(event, dict):
+        kind = event.get("event_type", event.get("type"))
+    else:
+        kind = getattr(event, "event_type", None)
+        if kind is None:
+            kind = getattr(event, "type", None)
+    return kind if isinstance(kind, str) else None

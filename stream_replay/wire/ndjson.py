@@ -11,12 +11,8 @@ PYTEST_DONT_REWRITE
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterable
 
-from .events import WireEvent, fits_one_line, plain_payload
-
-_TOKEN = re.compile(r"[^\s\"]\S*")
+from .events import TOKEN, WireEvent, plain_payload
 
 
 def decode_line(line: str) -> WireEvent:
@@ -29,17 +25,12 @@ def decode_line(line: str) -> WireEvent:
 
 
 def decode_ndjson(body: bytes) -> list[WireEvent]:
-    """All events of a v1 body, in order; ``encode_ndjson`` of the result is ``body``."""
+    """All events of a v1 body, in order; ``wire.encode`` of the result is ``body``."""
     pieces = body.decode("utf-8", "surrogateescape").split("\n")
     events = [decode_line(p + "\n") for p in pieces[:-1]]
     if pieces[-1]:
         events.append(decode_line(pieces[-1]))
     return events
-
-
-def encode_ndjson(events: Iterable[WireEvent]) -> bytes:
-    """The exact body bytes of v1 ``events``."""
-    return b"".join(e.raw if e.raw is not None else (str(e.data) + "\n").encode() for e in events)
 
 
 def _event_type(text: str) -> str | None:
@@ -49,6 +40,6 @@ def _event_type(text: str) -> str | None:
         return None
     if isinstance(obj, dict):
         kind = obj.get("event_type")
-        if isinstance(kind, str) and _TOKEN.fullmatch(kind) and fits_one_line(kind):
+        if isinstance(kind, str) and TOKEN.fullmatch(kind):
             return kind
     return None

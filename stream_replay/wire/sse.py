@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
 
-from .events import DONE, WireEvent, fits_one_line, plain_payload
+from .events import DONE, TOKEN, WireEvent, plain_payload
 
 _CANONICAL = re.compile(r"event: ([^\s\"]\S*)\ndata: ([^\n]*)\n\n", re.ASCII)
 _DONE_BLOCK = "data: [DONE]\n\n"
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
-_TOKEN = re.compile(r"[^\s\"]\S*")
 
 
 def split_blocks(text: str) -> list[str]:
@@ -54,28 +52,15 @@ def decode_block(block: str) -> WireEvent:
     match = _CANONICAL.fullmatch(block)
     if match is not None:
         name, data = match.group(1), match.group(2)
-        if plain_payload(data) and fits_one_line(name) and _is_json(data):
+        if plain_payload(data) and _is_json(data):
             return WireEvent(name, data)
     return WireEvent(_guess_name(block), None, block.encode("utf-8", "surrogateescape"))
 
 
 def decode_sse(body: bytes) -> list[WireEvent]:
-    """All events of a v2 body, in order; ``encode_sse`` of the result is ``body``."""
+    """All events of a v2 body, in order; ``wire.encode`` of the result is ``body``."""
     text = body.decode("utf-8", "surrogateescape")
     return [decode_block(block) for block in split_blocks(text)]
-
-
-def encode_sse(events: Iterable[WireEvent]) -> bytes:
-    """The exact body bytes of v2 ``events``."""
-    out = []
-    for event in events:
-        if event.raw is not None:
-            out.append(event.raw)
-        elif event.data is None:
-            out.append(_DONE_BLOCK.encode())
-        else:
-            out.append(f"event: {event.name}\ndata: {event.data}\n\n".encode())
-    return b"".join(out)
 
 
 def _is_json(text: str) -> bool:
@@ -105,4 +90,4 @@ def _guess_name(block: str) -> str:
                 continue
             if isinstance(obj, dict) and isinstance(obj.get("type"), str):
                 name = obj["type"]
-    return name if _TOKEN.fullmatch(name) and fits_one_line(name) else "?"
+    return name if TOKEN.fullmatch(name) else "?"

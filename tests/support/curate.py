@@ -8,7 +8,7 @@ Each is the vcrpy cassette converted by ``read_vcr`` with its attribution.
 from __future__ import annotations
 
 from stream_replay.cassette import save_cassette
-from stream_replay.importers.vcr import read_vcr
+from stream_replay.vcr.importer import read_vcr
 
 from .corpus import CASSETTES, CURATED, VCRPY_DIR, attribution
 

@@ -15,15 +15,11 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from ..cassette import Cassette, as_cassette
+from ..replay.matching import drop_path, field_diff
 from .assemble import Collector, StreamResult
-from .cassette import Cassette
-from .replay.matching import drop_path, field_diff
-from .replay.transport import as_cassette
 
 _UNSET: Any = object()
-_FIELDS = ("text", "thinking", "tool_plan", "tool_calls", "citations", "finish_reason")
-
-
 class FinalResponseMismatch(AssertionError):
     """The final response differs; ``differences`` holds one line per field."""
 

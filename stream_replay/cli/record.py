@@ -19,14 +19,20 @@ from typing import Any, TextIO
 
 import yaml
 
-from .errors import StreamReplayError
+from ..errors import StreamReplayError
 
 
 class InputError(StreamReplayError):
     """A command-line input that cannot be used (the message is the whole story)."""
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_parsers(commands: Any) -> None:
+    parser = commands.add_parser(
+        "record",
+        help="record one conversation from the command line into a cassette",
+        description="Sends one chat request (the key from CO_API_KEY), prints the stream live "
+        "as it arrives, and appends the interaction to CASSETTE.",
+    )
     parser.add_argument("--model", required=True)
     parser.add_argument("--message", action="append", default=[], help="a user message (repeatable)")
     parser.add_argument("--messages", type=Path, metavar="FILE", help="chat history, JSON or YAML (a list)")
@@ -46,8 +52,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     import cohere
     import httpx
 
+    from ..recording.client import record_client
     from .play import _Printer
-    from .recording.client import record_client
 
     cls: type[Any] = cohere.ClientV2 if args.api == "v2" else cohere.Client
     options: dict[str, Any] = {"api_key": key}

@@ -15,6 +15,8 @@ import inspect
 import typing
 from typing import Any, Literal
 
+from .wire.events import TYPE_KEYS
+
 Api = Literal["v1", "v2"]
 
 
@@ -46,6 +48,17 @@ def is_async_client(cls: type) -> bool:
     return issubclass(cls, (cohere.AsyncClient, cohere.AsyncClientV2))
 
 
+def client_class(cls: Any) -> type:
+    """``cls`` (default ``cohere.ClientV2``) if it is one of the four cohere client
+    classes or a subclass; a ``TypeError`` saying which are accepted otherwise."""
+    import cohere
+
+    chosen = cls if cls is not None else cohere.ClientV2
+    if not (isinstance(chosen, type) and issubclass(chosen, (cohere.Client, cohere.AsyncClient))):
+        raise TypeError(f"client must be cohere.ClientV2, AsyncClientV2, Client or AsyncClient, got {chosen!r}")
+    return chosen
+
+
 def _union_members(annotation: Any) -> list[type]:
     """The classes inside ``Iterator[Annotated[Union[...], ...]]`` (any nesting)."""
     found: list[type] = []
@@ -68,7 +81,7 @@ def event_classes(api: Api) -> dict[str, type]:
     annotation = inspect.signature(method).return_annotation
     if isinstance(annotation, str):
         annotation = typing.get_type_hints(method)["return"]
-    key = "type" if api == "v2" else "event_type"
+    key = TYPE_KEYS[api]
     classes: dict[str, type] = {}
     for cls in _union_members(annotation):
         field = cls.model_fields.get(key)  # type: ignore[attr-defined]

@@ -20,8 +20,8 @@ import yaml
 
 from .._version import __version__
 from ..cassette.model import Body, Cassette, Interaction, Meta, Request, Response, Stream
+from ..cassette.redaction import REQUEST_HEADERS, RESPONSE_HEADERS, keep_headers, scrub_url
 from ..errors import CassetteError
-from ..headers import REQUEST_HEADERS, RESPONSE_HEADERS, keep_headers, scrub_url
 from ..wire import decode, format_of, is_terminated
 
 

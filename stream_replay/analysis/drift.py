@@ -1,10 +1,8 @@
-"""``stream-replay verify``: send each recorded request again and report structural drift.
-
-What naturally varies between two answers to the same request is ignored: the text, ids,
-token counts, the number of deltas. What is compared is the shape: the HTTP status, the
-event types, the fields each event type carries (key paths, not values), whether the
-stream is still grammatical, the finish reason, the tool names and their argument keys,
-and whether citations are there.
+"""Structural drift between two answers to the same request: the shape of a stream
+(the HTTP status, the event types, the fields each type carries as key paths, whether
+it follows the grammar, the finish reason, the tool names and argument keys, whether
+citations are there) and what changed between two shapes. What naturally varies (the
+text, ids, token counts, the number of deltas) is not part of a shape. Pure.
 
 PYTEST_DONT_REWRITE
 """
@@ -12,22 +10,19 @@ PYTEST_DONT_REWRITE
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, TextIO
-from urllib.parse import urlsplit
+from typing import Any
 
+from ..wire import WireEvent
 from .assemble import Collector
-from .cassette import Interaction, load_cassette
-from .errors import StreamReplayError
 from .grammar import validate_stream
-from .wire import WireEvent, decode, format_of
 
 
 @dataclass(frozen=True)
 class Shape:
+    """What a stream looks like, ignoring what varies between two answers."""
+
     status: int
     types: tuple[str, ...]  # distinct event types, in order of first appearance
     fields: dict[str, frozenset[str]]  # event type -> key paths seen
@@ -51,6 +46,7 @@ def _paths(value: Any, prefix: str = "") -> set[str]:
 
 
 def shape(status: int, events: Sequence[WireEvent]) -> Shape:
+    """The shape of an answer: its status and its wire events."""
     types: list[str] = []
     fields: dict[str, set[str]] = {}
     collector = Collector()
@@ -115,61 +111,3 @@ def drift(recorded: Shape, live: Shape) -> list[str]:
 
 def _tools(tools: Iterable[tuple[str | None, tuple[str, ...]]]) -> str:
     return "[" + ", ".join(f"{name}({', '.join(keys)})" for name, keys in tools) + "]"
-
-
-def _send(
-    http: Any, interaction: Interaction, base_url: str | None, api_key: str | None
-) -> tuple[int, list[WireEvent]]:
-    import httpx
-
-    request = interaction.request
-    parts = urlsplit(request.url)
-    url = (base_url.rstrip("/") + parts.path + (f"?{parts.query}" if parts.query else "")) if base_url else request.url
-    headers = {k: v for k, v in request.headers.items() if k.lower() in ("content-type", "accept")}
-    if api_key:
-        headers["authorization"] = f"Bearer {api_key}"
-    try:
-        response = http.request(request.method, url, content=request.body.to_bytes(), headers=headers)
-    except httpx.HTTPError as exc:
-        raise StreamReplayError(
-            f"cannot send {request.method} {url}: {type(exc).__name__}: {exc}\n"
-            "  How to fix: check the network and the URL (--base-url), or that the server is running."
-        ) from None
-    fmt = format_of(response.status_code, response.headers.get("content-type", ""))
-    return response.status_code, list(decode(response.content, fmt)) if fmt else []
-
-
-def verify(
-    paths: Sequence[str | os.PathLike[str]], out: TextIO, *, base_url: str | None = None, api_key: str | None = None
-) -> int:
-    """Re-send every recorded chat request; 1 if anything drifted, else 0. One HTTP client
-    (one connection pool, one TLS setup) serves every request."""
-    import httpx
-
-    key = api_key if api_key is not None else os.environ.get("CO_API_KEY")
-    drifted = 0
-    checked = 0
-    with httpx.Client(timeout=300) as http:
-        for path in paths:
-            cassette = load_cassette(path)
-            lines: list[str] = []
-            for index, interaction in enumerate(cassette.interactions):
-                stream = interaction.response.stream
-                if stream is None and interaction.response.status < 400:
-                    continue  # only chat calls: streams and recorded errors
-                checked += 1
-                recorded = shape(interaction.response.status, list(stream.events) if stream else [])
-                try:
-                    status, events = _send(http, interaction, base_url, key)
-                except StreamReplayError as exc:
-                    raise StreamReplayError(f"{Path(path)}: interactions[{index}]: {exc}") from None
-                for line in drift(recorded, shape(status, events)):
-                    lines.append(f"{Path(path)}: interactions[{index}]: {line}")
-            if lines:
-                drifted += 1
-                for line in lines:
-                    print(line, file=out)
-            else:
-                print(f"{Path(path)}: no drift", file=out)
-    print(f"{checked} request(s) in {len(paths)} cassette(s): {drifted} cassette(s) drifted", file=out)
-    return 1 if drifted else 0

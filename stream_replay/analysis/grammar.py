@@ -22,11 +22,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .wire.events import WireEvent
+from ..wire.events import WireEvent, event_type
 
 
 @dataclass(frozen=True)
 class Violation:
+    """One break of the grammar: the event's position, type and index (None for the stream
+    as a whole) and what is wrong, printed as ``event 14 (content-delta, index 1): ...``."""
     position: int | None  # the event's position in the stream; None: the stream as a whole
     type: str | None
     index: int | None
@@ -41,6 +43,7 @@ class Violation:
 
 
 class StreamGrammarError(AssertionError):
+    """Raised by ``assert_valid_stream``: ``violations`` lists every break, one line each."""
     def __init__(self, violations: list[Violation]) -> None:
         self.violations = violations
         lines = "\n".join(f"  {v}" for v in violations)
@@ -64,8 +67,7 @@ def _as_dict(event: Any) -> tuple[str | None, dict[str, Any] | None]:
         data = dump(by_alias=True) if callable(dump) else None
         if not isinstance(data, dict):
             return None, None
-    kind = data.get("type") if "event_type" not in data else data.get("event_type")
-    return (kind if isinstance(kind, str) else None), data
+    return event_type(data), data
 
 
 def _at(data: Any, *path: str) -> Any:
@@ -77,6 +79,8 @@ def _at(data: Any, *path: str) -> Any:
 
 
 def validate_stream(events: Iterable[Any]) -> list[Violation]:
+    """Every violation of Cohere's stream grammar and invariants in ``events`` (the SDK's
+    events, plain dicts or a cassette stream's ``WireEvent``s, v1 or v2); empty when valid."""
     items = list(events)
     parsed = [_as_dict(event) for event in items]
     if any(kind in ("stream-start", "stream-end", "text-generation") for kind, _ in parsed):
@@ -87,6 +91,7 @@ def validate_stream(events: Iterable[Any]) -> list[Violation]:
 
 
 def assert_valid_stream(events: Iterable[Any]) -> None:
+    """Raise ``StreamGrammarError`` listing every violation of ``events``, if there is any."""
     violations = validate_stream(events)
     if violations:
         raise StreamGrammarError(violations)

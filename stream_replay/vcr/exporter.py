@@ -16,9 +16,10 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from ..cassette import as_cassette
+from ..cassette.files import write_atomic
 from ..cassette.model import Cassette
 from ..errors import CassetteError, StreamReplayWarning
-from ..replay.transport import as_cassette
 from ..wire import CONTENT_TYPES
 
 _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 422: "Unprocessable Entity", 429: "Too Many Requests"}
@@ -70,9 +71,5 @@ def export_vcr(
     path = Path(target)
     if path.exists() and not overwrite:
         raise CassetteError("the file exists", path=path, fix="choose another path, or pass --force to replace it")
-    text = vcr_text(loaded)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+    write_atomic(path, vcr_text(loaded).encode())
     return path

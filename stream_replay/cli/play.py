@@ -9,15 +9,35 @@ PYTEST_DONT_REWRITE
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import sys
 import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from .cassette import Interaction, load_cassette
-from .replay.client import replay_client
-from .replay.transport import ReplayTransport
+from ..cassette import Interaction, load_cassette
+from ..replay.client import replay_client
+from ..replay.transport import ReplayTransport
+from ..wire.events import event_type
+from . import add_speed
+
+
+def add_parsers(commands: Any) -> None:
+    play = commands.add_parser(
+        "play",
+        help="replay a cassette through the real cohere SDK and print it as a chat UI would",
+        description="Replays every chat call of CASSETTE through a genuine cohere client "
+        "(no API key, no network) and prints the stream as it arrives.",
+    )
+    play.add_argument("cassette", type=Path)
+    add_speed(play)
+    play.add_argument("--async", dest="use_async", action="store_true", help="use AsyncClientV2 / AsyncClient")
+    play.add_argument("--fast", action="store_true", help="build events directly (the fast path)")
+
+
+def run(args: argparse.Namespace) -> int:
+    return play_cassette(args.cassette, speed=args.speed, use_async=args.use_async, fast=args.fast)
 
 
 def play_cassette(path: Path, *, speed: float, use_async: bool, fast: bool, out: TextIO | None = None) -> int:
@@ -39,7 +59,7 @@ def play_cassette(path: Path, *, speed: float, use_async: bool, fast: bool, out:
         client = clients.get(route)
         if client is None or (interaction.response.stream is None and interaction.response.status < 400):
             stream.write(f"  (not a chat stream: {interaction.response.status}, shown as recorded)\n")
-            transport.mark_played(number - 1)
+            transport.player.mark(number - 1)
             continue
         kwargs = _arguments(interaction)
         started = time.monotonic()
@@ -63,7 +83,7 @@ async def _consume_async(client: Any, kwargs: dict[str, Any], printer: _Printer)
 
 
 def _route(interaction: Interaction) -> str:
-    from .replay.matching import recorded_view
+    from ..replay.matching import recorded_view
 
     return recorded_view(interaction.request).route
 
@@ -134,7 +154,7 @@ class _Printer:
 
     def event(self, event: Any) -> None:
         self.count += 1
-        kind = getattr(event, "type", None) or getattr(event, "event_type", None)
+        kind = event_type(event)
         if self.api == "v2":
             self._v2(kind, event)
         else:

@@ -7,17 +7,56 @@ PYTEST_DONT_REWRITE
 
 from __future__ import annotations
 
+import argparse
 import difflib
 import itertools
 import os
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any, TextIO
 
-from .assertions import final_response, recorded_response
-from .cassette import Cassette, load_cassette
-from .cassette.model import Stream
-from .grammar import validate_stream
+from ..analysis.assertions import final_response, recorded_response
+from ..analysis.grammar import validate_stream
+from ..cassette import Cassette, load_cassette
+from ..cassette.model import Stream
+from ..wire.events import event_type
+
+
+def add_parsers(commands: Any) -> None:
+    show_parser = commands.add_parser(
+        "show",
+        help="a cassette's streams: timeline and final response",
+        description="For each interaction of CASSETTE: the events by type, the time to the first "
+        "event, to the first content and to the last event, and the final response.",
+    )
+    show_parser.add_argument("cassette", type=Path)
+
+    check = commands.add_parser(
+        "validate",
+        help="check every stream of the cassettes against Cohere's grammar and invariants",
+        description="One line per violation; exit status 1 if there is any.",
+    )
+    check.add_argument("cassettes", nargs="+", type=Path, metavar="CASSETTE")
+
+    compare = commands.add_parser(
+        "diff",
+        help="compare the final responses and event sequences of two recordings",
+        description="Field-level differences of the final responses, then the event sequences "
+        "as a unified diff. Exit status 1 if they differ.",
+    )
+    compare.add_argument("a", type=Path, metavar="A")
+    compare.add_argument("b", type=Path, metavar="B")
+    compare.add_argument("--index-a", type=int, default=None, help="interaction of A (when it holds several streams)")
+    compare.add_argument("--index-b", type=int, default=None, help="interaction of B (when it holds several streams)")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.command == "show":
+        return show(args.cassette, sys.stdout)
+    if args.command == "validate":
+        return validate(args.cassettes, sys.stdout)
+    return diff(args.a, args.b, sys.stdout, args.index_a, args.index_b)
 
 
 def _streamed(cassette: Cassette) -> list[int]:
@@ -99,7 +138,7 @@ def validate(paths: list[Path], out: TextIO) -> int:
 
 
 def diff(a: Path, b: Path, out: TextIO, index_a: int | None = None, index_b: int | None = None) -> int:
-    from .replay.matching import field_diff
+    from ..replay.matching import field_diff
 
     try:
         left = recorded_response(a, index_a)
@@ -130,6 +169,6 @@ def _runs(names: list[str]) -> list[str]:
 
 
 def _event_name(event: Any) -> str:
-    kind = event.get("type") or event.get("event_type") if isinstance(event, dict) else None
+    kind = event_type(event)
     index = event.get("index") if isinstance(event, dict) else None
     return f"{kind}[{index}]" if isinstance(index, int) else str(kind)

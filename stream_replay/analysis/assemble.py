@@ -19,6 +19,8 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ..wire.events import event_type
+
 _MISSING = object()
 
 
@@ -47,6 +49,7 @@ class ToolCall:
 
 @dataclass(frozen=True)
 class Citation:
+    """One citation: the span ``start``:``end`` of the text it cites, that ``text``, and its ``sources``."""
     start: int | None
     end: int | None
     text: str | None
@@ -66,6 +69,9 @@ class Timing:
 
 @dataclass(frozen=True)
 class StreamResult:
+    """The final response a stream adds up to (``collect``, ``tee``): text, thinking, tool plan,
+    tool calls, citations, finish reason, usage, error, every event as the SDK yielded it, and
+    the timing of the first event, the first content and the end."""
     api: Literal["v1", "v2"] | None
     text: str
     thinking: str
@@ -107,14 +113,15 @@ class Collector:
         if self._first_event is None:
             self._first_event = now
         self.events.append(event)
-        v2_type = _get(event, "type")
-        v1_type = _get(event, "event_type")
-        if isinstance(v2_type, str) and v1_type is None:
+        kind = event_type(event)
+        if kind is None:
+            return
+        if _get(event, "event_type") is None:
             self.api = self.api or "v2"
-            self._feed_v2(v2_type, event, now)
-        elif isinstance(v1_type, str):
+            self._feed_v2(kind, event, now)
+        else:
             self.api = self.api or "v1"
-            self._feed_v1(v1_type, event, now)
+            self._feed_v1(kind, event, now)
 
     def _content(self, now: float) -> None:
         if self._first_content is None:
@@ -282,6 +289,7 @@ class Tee:
 
 
 class AsyncTee:
+    """``async for event in (tap := atee(stream)): ...`` then ``tap.result``: ``Tee`` for async streams."""
     def __init__(self, stream: AsyncIterable[Any]) -> None:
         self._stream = stream
         self.collector = Collector()
@@ -297,8 +305,11 @@ class AsyncTee:
 
 
 def tee(stream: Iterable[Any]) -> Tee:
+    """A pass-through of ``stream``: the loop sees every event unchanged; ``.result`` is the
+    ``StreamResult`` once the loop ends."""
     return Tee(stream)
 
 
 def atee(stream: AsyncIterable[Any]) -> AsyncTee:
+    """``tee`` for an async stream (``async for``)."""
     return AsyncTee(stream)

@@ -1,0 +1,38 @@
+"""``stream-replay serve``: cassettes served over HTTP (``stream_replay.replay.server``).
+(PYTEST_DONT_REWRITE)"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from . import add_speed
+
+
+def add_parsers(commands: Any) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="serve cassettes over HTTP to any Cohere client (CO_API_URL or base_url)",
+        description="A Cohere-compatible HTTP server on 127.0.0.1 replaying each CASSETTE "
+        "(a file, or a folder: every *.yaml in it). Prints its URL; Ctrl-C stops it.",
+    )
+    serve.add_argument("paths", nargs="+", type=Path, metavar="CASSETTE_OR_DIR")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=0, help="port to listen on (default 0: a free port)")
+    add_speed(serve)
+    serve.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="inject a fault into every response (repeatable): disconnect:after=3, http_error:429, "
+        "stall:after=5,seconds=2, malformed:at=4, unknown_event:at=2, drop:1, duplicate:1, swap:1, "
+        "split:7, slow_first_event:0.5, delay:per_event=0.05",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..replay.server import serve
+
+    return serve(args.paths, host=args.host, port=args.port, speed=args.speed, faults=args.fault)

@@ -1,0 +1,210 @@
+"""The player: which recorded interaction answers each request, for one cassette.
+
+Every front end asks it, and none keeps play state of its own: the in-process
+transport, the fast path, ``serve`` and the pytest plugin's mixed replay-and-record.
+It holds the matching settings, the play counts (so repeats and unplayed
+interactions), and explains a request that nothing answers.
+
+Each recorded interaction answers one request, in recorded order: the first
+*unplayed* interaction that matches answers. With ``allow_repeats=True``, once every
+match has been played, the first match answers again. Thread-safe: finding an
+interaction and marking it played is one step.
+
+PYTEST_DONT_REWRITE
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+from ..cassette import Cassette
+from ..errors import NoMatchError
+from .matching import DEFAULT_MATCH_ON, Matcher, Matching, RequestView, distance, field_diff, recorded_view
+
+
+class Lookup(NamedTuple):
+    """The interactions that match a request: the first unplayed one, the first played one."""
+
+    unplayed: int | None
+    played: int | None
+
+
+class Closest(NamedTuple):
+    """The recorded request nearest to one that nothing matches."""
+
+    position: int  # in the cassette's interactions
+    failed: list[str]  # the matchers that say no
+    distance: float  # between the bodies, 0 to 1
+
+
+class Player:
+    """Plays ``cassette``'s interactions in answer to requests (see the module docstring).
+
+    ``hint``: extra lines for the end of every mismatch message (the plugin's record
+    commands).
+    """
+
+    def __init__(
+        self,
+        cassette: Cassette,
+        *,
+        match_on: Sequence[str | Matcher] = DEFAULT_MATCH_ON,
+        ignore_fields: Sequence[str] = (),
+        allow_repeats: bool = False,
+        hint: str | None = None,
+    ) -> None:
+        self.cassette = cassette
+        self.matching = Matching(match_on, ignore_fields)
+        self.allow_repeats = allow_repeats
+        self.hint = hint
+        #: Every ``NoMatchError`` raised, in order, even those the code under test caught
+        #: (the pytest plugin reports those again at teardown).
+        self.mismatches: list[NoMatchError] = []
+        self._plays = [0] * len(cassette.interactions)
+        self._views: list[RequestView] | None = None
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def play_counts(self) -> list[int]:
+        """How many times each recorded interaction was played."""
+        return list(self._plays)
+
+    def played(self) -> list[int]:
+        """Indexes of the recorded interactions that answered at least one request."""
+        return [i for i, n in enumerate(self._plays) if n]
+
+    def unplayed(self) -> list[int]:
+        """Indexes of the recorded interactions no request has used."""
+        return [i for i, n in enumerate(self._plays) if n == 0]
+
+    def views(self) -> list[RequestView]:
+        """Each recorded request as matching sees it (``ignore_fields`` applied)."""
+        if self._views is None:
+            self._views = [self.matching.prepare(recorded_view(i.request)) for i in self.cassette.interactions]
+        return self._views
+
+    # ------------------------------------------------------------------ playing
+
+    def lookup(self, incoming: RequestView) -> Lookup:
+        """The interactions that match ``incoming``; nothing is marked, nothing explained."""
+        prepared = self.matching.prepare(incoming)
+        played = None
+        for index, recorded in enumerate(self.views()):
+            if self.matching.matches(recorded, prepared):
+                if self._plays[index] == 0:
+                    return Lookup(index, played)
+                if played is None:
+                    played = index
+        return Lookup(None, played)
+
+    def choose(self, lookup: Lookup) -> int | None:
+        """The interaction that answers, given what matches: the first unplayed match,
+        or with ``allow_repeats`` the first played one."""
+        if lookup.unplayed is not None:
+            return lookup.unplayed
+        return lookup.played if self.allow_repeats else None
+
+    def mark(self, index: int) -> None:
+        """Count one more play of ``index``."""
+        with self._lock:
+            self._plays[index] += 1
+
+    def play(self, incoming: RequestView) -> int:
+        """The index of the interaction that answers ``incoming``, marked played;
+        raises ``NoMatchError`` (and keeps it in ``mismatches``) when none does."""
+        index = self.play_if(incoming, None)
+        assert index is not None
+        return index
+
+    def play_if(self, incoming: RequestView, accept: Callable[[int], bool] | None) -> int | None:
+        """Like ``play``, but the interaction is marked played (and returned) only if
+        ``accept(index)`` says yes; None, with nothing marked, when it says no."""
+        with self._lock:
+            lookup = self.lookup(incoming)
+            index = self.choose(lookup)
+            if index is None:
+                error = NoMatchError(self.explain(incoming, lookup), cassette=self.cassette.path)
+                self.mismatches.append(error)
+                raise error
+            if accept is not None and not accept(index):
+                return None
+            self._plays[index] += 1
+            return index
+
+    def try_play(self, incoming: RequestView) -> int | None:
+        """Like ``play``, but None (nothing marked, nothing explained) when no interaction
+        answers: for a recorder that sends such requests on."""
+        with self._lock:
+            index = self.choose(self.lookup(incoming))
+            if index is not None:
+                self._plays[index] += 1
+            return index
+
+    # --------------------------------------------------------------- explaining
+
+    def closest(self, incoming: RequestView) -> Closest | None:
+        """The recorded request nearest to ``incoming``: fewest failing matchers, then
+        the nearest body, then the earliest. None for an empty cassette."""
+        prepared = self.matching.prepare(incoming)
+        best: tuple[int, float, int] | None = None
+        failed_best: list[str] = []
+        for index, recorded in enumerate(self.views()):
+            failed = self.matching.failures(recorded, prepared)
+            if best is not None and len(failed) > best[0]:
+                continue
+            key = (len(failed), distance(recorded.body, prepared.body), index)
+            if best is None or key < best:
+                best, failed_best = key, failed
+        return None if best is None else Closest(best[2], failed_best, best[1])
+
+    def explain(self, incoming: RequestView, lookup: Lookup | None = None) -> str:
+        """Why no interaction answers ``incoming``, and the way out."""
+        lookup = lookup or self.lookup(incoming)
+        if lookup.played is not None:
+            message = self._already_played(incoming, lookup.played)
+        else:
+            message = self._nearest(incoming)
+        return message + "\n" + self.hint if self.hint else message
+
+    def _already_played(self, incoming: RequestView, first: int) -> str:
+        prepared = self.matching.prepare(incoming)
+        count = sum(1 for r in self.views() if self.matching.matches(r, prepared))
+        return (
+            f"stream_replay: {incoming.describe()} matches {count} recorded interaction(s) of "
+            f"{self.cassette.label}, and every one was already played (interactions[{first}] first).\n"
+            "  Each recorded interaction answers one request, in recorded order; this request "
+            "is one more than was recorded (a retry? a loop that ran once more?).\n"
+            "  How to fix: record the extra call, or pass allow_repeats=True to replay "
+            "matching interactions again."
+        )
+
+    def _nearest(self, incoming: RequestView) -> str:
+        lines = [f"stream_replay: no recorded interaction in {self.cassette.label} matches {incoming.describe()}"]
+        closest = self.closest(incoming)
+        if closest is None:
+            lines.append("  The cassette holds no interactions.")
+        else:
+            prepared = self.matching.prepare(incoming)
+            recorded = self.views()[closest.position]
+            lines.append(
+                f"  Closest recorded: interactions[{closest.position}] {recorded.describe()} "
+                f"(differs in: {', '.join(closest.failed)})"
+            )
+            if "body" in closest.failed:
+                lines.append("  body, recorded -> this request:")
+                lines.extend(f"    {line}" for line in field_diff(recorded.body, prepared.body))
+            for name in ("method", "route", "query", "host"):
+                if name in closest.failed:
+                    lines.append(f"  {name}: {getattr(recorded, name)!r} -> {getattr(prepared, name)!r}")
+        lines.append(
+            "  How to fix: if the request changed on purpose, record the cassette again; if a field "
+            "varies between runs, pass ignore_fields=[...]; see README, 'Matching requests'."
+        )
+        return "\n".join(lines)
+
+
+__all__ = ["Closest", "Lookup", "Player"]

@@ -1,0 +1,141 @@
+"""Recorded responses as ``httpx`` responses: a stream one event per chunk at the chosen
+pace, ending as it was recorded (completed, truncated, failed, stopped), with the
+replay's faults applied. The in-process transport, ``serve`` and the plugin all send
+what the responder builds; which interaction to send is the player's business.
+
+PYTEST_DONT_REWRITE
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
+
+import httpx
+
+from ..cassette import Cassette, Interaction
+from ..cassette.model import Stream
+from ..errors import RecordingEndedError, StreamReplayError
+from ..wire import CONTENT_TYPES, encode_event
+from .faults import Fault
+from .faulty import FaultSchedule, faulty_response, make_plan
+from .pacing import apaced, check_speed, paced, schedule
+
+
+class Responder:
+    """Builds the response of a recorded interaction (see the module docstring).
+
+    ``speed``: None (instant), 1.0 (the recorded pace) or N (N times faster).
+    ``faults``: ``stream_replay.faults`` values, each applied to every response or to
+    its first ``times``.
+    """
+
+    def __init__(self, speed: float | None = None, faults: Sequence[Fault] = ()) -> None:
+        check_speed(speed)
+        self.speed = speed
+        self.faults = FaultSchedule(faults)
+        self._chunks: dict[int, tuple[Stream, list[bytes]]] = {}
+        self._lock = threading.Lock()
+
+    def chunks(self, stream: Stream) -> list[bytes]:
+        """The wire chunks of ``stream``, one per event (encoded once)."""
+        cached = self._chunks.get(id(stream))
+        if cached is None:
+            cached = (stream, [encode_event(e, stream.format) for e in stream.events])  # keeps ``id`` unique
+            with self._lock:
+                self._chunks[id(stream)] = cached
+        return cached[1]
+
+    def respond(
+        self,
+        cassette: Cassette,
+        index: int,
+        request: httpx.Request,
+        *,
+        asynchronous: bool,
+        started: float | None = None,
+    ) -> httpx.Response:
+        """The recorded response of ``cassette.interactions[index]`` to ``request``, its
+        events due from ``started`` (a ``time.monotonic()``; default now)."""
+        started = time.monotonic() if started is None else started
+        interaction = cassette.interactions[index]
+        res = interaction.response
+        ending = _Ending(interaction, f"{cassette.label}: interactions[{index}]")
+        faults = self.faults.take(res.stream is not None) if self.faults else []
+        if faults:
+            plan = make_plan(interaction, self.speed, faults)
+            return faulty_response(plan, request, asynchronous=asynchronous, started=started, finish=ending.finish)
+        headers = dict(res.headers)
+        if res.stream is None:
+            return httpx.Response(res.status, headers=headers, content=res.body.to_bytes(), request=request)
+        headers.setdefault("content-type", CONTENT_TYPES[res.stream.format])
+        due = schedule(res.stream, self.speed)
+        chunks = self.chunks(res.stream)
+        stream: httpx.SyncByteStream | httpx.AsyncByteStream
+        if asynchronous:
+            stream = _AsyncEvents(chunks, due, started, ending)
+        else:
+            stream = _SyncEvents(chunks, due, started, ending)
+        return httpx.Response(res.status, headers=headers, stream=stream, request=request)
+
+
+class _Ending:
+    """What happens after the last recorded chunk: nothing, or the recorded failure."""
+
+    def __init__(self, interaction: Interaction, place: str) -> None:
+        self.stream = interaction.response.stream
+        self.place = place
+
+    def finish(self) -> None:
+        stream = self.stream
+        if stream is None:
+            return
+        if stream.outcome == "failed" and stream.error is not None:
+            raise recorded_exception(stream.error.type, stream.error.message, self.place)
+        if stream.outcome == "stopped":
+            raise RecordingEndedError(
+                f"{self.place}: the consumer read past the end of the recording. When it was "
+                "recorded, the consumer stopped reading here, so what the server sent next is "
+                "unknown.\n  How to fix: record the stream again with the consumer reading to the end."
+            )
+
+
+def recorded_exception(type_name: str, message: str, place: str) -> BaseException:
+    """The ``httpx`` exception a recording failed with, to raise again."""
+    name = type_name.rsplit(".", 1)[-1]
+    cls = getattr(httpx, name, None)
+    if isinstance(cls, type) and issubclass(cls, httpx.HTTPError):
+        return cls(message)
+    return StreamReplayError(
+        f"{place}: the recording failed with {type_name}: {message}, which stream_replay cannot "
+        "raise faithfully.\n  How to fix: record it again."
+    )
+
+
+class _SyncEvents(httpx.SyncByteStream):
+    def __init__(self, chunks: list[bytes], due: list[float] | None, started: float, ending: _Ending) -> None:
+        self.chunks = chunks
+        self.due = due
+        self.started = started
+        self.ending = ending
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from paced(self.chunks, self.due, self.started)
+        self.ending.finish()
+
+
+class _AsyncEvents(httpx.AsyncByteStream):
+    def __init__(self, chunks: list[bytes], due: list[float] | None, started: float, ending: _Ending) -> None:
+        self.chunks = chunks
+        self.due = due
+        self.started = started
+        self.ending = ending
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in apaced(self.chunks, self.due, self.started):
+            yield chunk
+        self.ending.finish()
+
+
+__all__ = ["Responder", "recorded_exception"]
