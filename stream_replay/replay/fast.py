@@ -106,7 +106,7 @@ def _seat(client: Any, original: Any) -> Callable[[Any], None] | None:
         return None
     for cell in own.__closure__ or ():
         held = cell.cell_contents
-        if isinstance(held, types.MethodType) and held.__self__ is client and held.__func__ is original.__func__:
+        if type(held) is types.MethodType and held.__self__ is client and held.__func__ is original.__func__:
             return lambda fast: setattr(cell, "cell_contents", fast)
     return None
 
@@ -150,7 +150,7 @@ def _sdk_own(method: Any) -> bool:
     """Whether ``method`` is a bound method of a function defined in the installed
     cohere package (possibly through ``contextlib``'s context-manager decorators), as
     opposed to anything that wraps or replaces it."""
-    if not isinstance(method, types.MethodType):
+    if type(method) is not types.MethodType:  # wrapt's bound wrappers pass isinstance checks
         return False
     fn: Any = method.__func__
     for _ in range(3):
@@ -165,7 +165,7 @@ def _sdk_own(method: Any) -> bool:
 
 
 def _describe(method: Any) -> str:
-    fn = getattr(method, "__func__", method)
+    fn = method.__func__ if type(method) is types.MethodType else method
     if type(fn) is types.FunctionType:
         return f"by {fn.__module__}.{fn.__qualname__}"
     return f"by a {type(fn).__module__}.{type(fn).__qualname__}"

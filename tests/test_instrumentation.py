@@ -1,0 +1,467 @@
+"""Whatever wraps the SDK's ``chat_stream`` at class level sees every call, on every replay path.
+
+Tracers (OpenTelemetry, Sentry) and tests (``unittest.mock.patch.object``) wrap or replace
+``cohere.ClientV2.chat_stream`` and its three siblings on the class, before the client is
+built. This module proves, for ``ClientV2``, ``AsyncClientV2``, ``Client`` and ``AsyncClient``:
+
+- a plain ``wrapt`` class-level wrapper, emulating a tracer, gets exactly one call per
+  ``chat_stream`` call and passes on every event the consumer gets, with ``fast=False``
+  and ``fast=True``, and the consumer's events equal the SDK path's (class and
+  ``model_dump()``);
+- the real OpenTelemetry Cohere instrumentation (``opentelemetry-instrumentation-cohere``
+  0.62.4, traceloop/openllmetry, Apache-2.0, which wraps with ``wrapt``) records one span
+  per call, with the same attributes (response id, finish reason, completion text, tool
+  calls, usage) on the fast path as on the SDK path;
+- a ``unittest.mock.patch.object`` replacement is what runs, fast path or not;
+- through the pytest plugin, a wrapper applied in a conftest at import time (as an
+  instrumentor at application start) sees the calls of a ``fast=True`` test.
+
+Which behaviour to expect comes from the SDK's structure, not from stream_replay: where
+the public ``chat_stream`` hands its arguments to a raw client that sends and parses
+(cohere 7.x, ``cohere.v2.raw_client`` exists), the fast path takes the raw client's place
+and must really be used (every event built by ``stream_replay.replay.fast._build``);
+where the public method parses the stream itself (cohere 5.x), the fast path must step
+aside for a wrapped class (no event built by it), say why once on the ``stream_replay``
+logger, and once in the plugin's terminal summary.
+
+The instrumentation declares ``cohere >=4.2.7, <6``: on 7.x, ``instrument()`` logs a
+dependency conflict and wraps nothing unless given ``skip_dep_check=True``, which these
+tests pass (its wrappers work on 7.3.1: the SDK path records full spans). Its
+``uninstrument()`` leaves the unwrapped functions set on each class, where they were only
+inherited; every test here puts the four classes' ``__dict__`` back exactly as it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import cohere
+import pytest
+
+from stream_replay import load_cassette, replay_client
+from stream_replay.replay import client as replay_client_module
+from stream_replay.replay import fast as fast_module
+from stream_replay.replay.transport import ReplayTransport
+from tests.support.corpus import CASSETTES, chat_kwargs
+from tests.support.plugin_project import place, write_project
+
+#: cohere 7.x: the public ``chat_stream`` delegates to ``client._raw_client.chat_stream``,
+#: which sends and parses. cohere 5.x has no raw clients: the public method parses.
+RAW_CLIENTS = importlib.util.find_spec("cohere.v2.raw_client") is not None
+
+CLASSES = [cohere.ClientV2, cohere.AsyncClientV2, cohere.Client, cohere.AsyncClient]
+
+
+def api_of(cls: type) -> str:
+    return "v2" if issubclass(cls, (cohere.ClientV2, cohere.AsyncClientV2)) else "v1"
+
+
+#: Each class with the bundled real cassettes of its API: plain text, and a tool call.
+CASES = [
+    pytest.param(cls, name, id=f"{cls.__name__}-{name}")
+    for cls in CLASSES
+    for name in (f"{api_of(cls)}_text", f"{api_of(cls)}_tool_calls")
+]
+
+STEPPED_ASIDE = "the fast path stepped aside"
+
+
+# -------------------------------------------------------------------- helpers
+
+
+@dataclass
+class Span:
+    """What the emulated tracer records for one ``chat_stream`` call."""
+
+    kwargs: dict[str, Any]
+    events: list[Any] = field(default_factory=list)
+    ended: bool = False
+
+
+class Tracer:
+    """A class-level ``wrapt`` wrapper, as a tracer writes one: a span per call, and the
+    returned (async) generator wrapped to see each event on its way to the consumer."""
+
+    def __init__(self) -> None:
+        self.spans: list[Span] = []
+
+    def __call__(self, wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
+        span = Span(kwargs=dict(kwargs))
+        self.spans.append(span)
+        stream = wrapped(*args, **kwargs)
+        return self._atrace(span, stream) if hasattr(stream, "__aiter__") else self._trace(span, stream)
+
+    @staticmethod
+    def _trace(span: Span, stream: Iterator[Any]) -> Iterator[Any]:
+        for event in stream:
+            span.events.append(event)
+            yield event
+        span.ended = True
+
+    @staticmethod
+    async def _atrace(span: Span, stream: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        async for event in stream:
+            span.events.append(event)
+            yield event
+        span.ended = True
+
+
+def is_async(cls: type) -> bool:
+    return issubclass(cls, cohere.AsyncClient)
+
+
+def stream(client: Any, kwargs: dict[str, Any]) -> list[Any]:
+    """Every event of one ``chat_stream`` call, sync or async."""
+    if is_async(type(client)):
+
+        async def consume() -> list[Any]:
+            return [event async for event in client.chat_stream(**kwargs)]
+
+        return asyncio.run(consume())
+    return list(client.chat_stream(**kwargs))
+
+
+def dumps(events: list[Any]) -> list[tuple[type, dict[str, Any]]]:
+    return [(type(event), event.model_dump()) for event in events]
+
+
+def finish_reason(events: list[Any]) -> str:
+    """The finish reason of the stream's last event (v2 ``message-end``, v1 ``stream-end``)."""
+    last = events[-1]
+    return str(last.delta.finish_reason if hasattr(last, "delta") else last.finish_reason)
+
+
+def spy_on_build(monkeypatch: pytest.MonkeyPatch) -> list[type]:
+    """The classes of the events the fast path builds, in order."""
+    built: list[type] = []
+    build = fast_module._build
+
+    def spy(cls: type, data: dict[str, Any]) -> Any:
+        built.append(cls)
+        return build(cls, data)
+
+    monkeypatch.setattr(fast_module, "_build", spy)
+    return built
+
+
+def fast_path_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "stream_replay" and STEPPED_ASIDE in r.getMessage()]
+
+
+def stepped_aside_for(cls: type) -> str:
+    return f"{STEPPED_ASIDE} for {cls.__qualname__} clients"
+
+
+@contextlib.contextmanager
+def restored(*classes: type) -> Iterator[None]:
+    """Put the classes' own attributes back exactly: a replaced one gets its old value, one
+    added where it was only inherited is deleted."""
+    before = {cls: dict(vars(cls)) for cls in classes}
+    try:
+        yield
+    finally:
+        for cls, attributes in before.items():
+            for name in set(vars(cls)) - set(attributes):
+                delattr(cls, name)
+            for name, value in attributes.items():
+                if vars(cls).get(name) is not value:
+                    setattr(cls, name, value)
+
+
+@pytest.fixture(autouse=True)
+def pristine(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test starts and ends with the SDK's classes as they were, and with the
+    once-per-process fast-path warning not yet said."""
+    monkeypatch.setattr(replay_client_module, "_said", set())
+    before = {cls: dict(vars(cls)) for cls in CLASSES}
+    with restored(*CLASSES):
+        yield
+    assert {cls: dict(vars(cls)) for cls in CLASSES} == before
+
+
+@pytest.fixture
+def wrap_function_wrapper() -> Callable[..., Any]:
+    wrapt = pytest.importorskip("wrapt", reason="wrapt is a test requirement (pyproject's test extra)")
+    return wrapt.wrap_function_wrapper  # type: ignore[no-any-return]
+
+
+# ------------------------------------------------------- a plain wrapt wrapper
+
+
+@pytest.mark.parametrize("fast", [False, True], ids=["sdk-path", "fast"])
+@pytest.mark.parametrize(("cls", "name"), CASES)
+def test_a_class_level_wrapt_wrapper_sees_every_call_and_every_event(
+    cls: type,
+    name: str,
+    fast: bool,
+    wrap_function_wrapper: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    cassette = load_cassette(CASSETTES / f"{name}.yaml")
+    kwargs = chat_kwargs(cassette)
+    expected = dumps(stream(replay_client(cassette, cls), kwargs))  # the SDK path, nothing wrapped
+    built = spy_on_build(monkeypatch)
+    tracer = Tracer()
+    wrap_function_wrapper(cls, "chat_stream", tracer)  # before the clients are built
+
+    with caplog.at_level(logging.WARNING, logger="stream_replay"):
+        clients = [replay_client(cassette, cls, fast=fast) for _ in range(2)]
+    consumed = [stream(client, kwargs) for client in clients]
+
+    assert len(tracer.spans) == 2  # one span per call
+    for span, events in zip(tracer.spans, consumed, strict=True):
+        assert span.kwargs == kwargs
+        assert span.ended
+        assert len(span.events) == len(events) > 0
+        # The wrapper passed on the very objects the consumer got.
+        assert all(seen is got for seen, got in zip(span.events, events, strict=True))
+        assert dumps(events) == expected
+    warnings = fast_path_warnings(caplog)
+    if fast and RAW_CLIENTS:  # the fast path was really used, under the wrapper
+        assert len(built) == 2 * len(expected)
+        assert warnings == []
+    elif fast:  # the public method parses: the fast path stepped aside, and said so once for both clients
+        assert built == []
+        assert len(warnings) == 1
+        assert f"{cls.__module__}.{cls.__qualname__}.chat_stream is wrapped or replaced" in warnings[0]
+        assert stepped_aside_for(cls) in warnings[0]
+    else:
+        assert built == []
+        assert warnings == []
+
+
+# ----------------------------------------------- the real OpenTelemetry instrumentation
+
+
+@pytest.fixture
+def otel_spans(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The Cohere instrumentation, instrumented (before any client is built) into an
+    in-memory exporter; uninstrumented afterwards (``pristine`` then restores the classes)."""
+    instrumentation = pytest.importorskip(
+        "opentelemetry.instrumentation.cohere",
+        reason="opentelemetry-instrumentation-cohere is not installed (pyproject's test extra)",
+    )
+    trace = pytest.importorskip("opentelemetry.sdk.trace", reason="opentelemetry-sdk is not installed")
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    monkeypatch.setenv("TRACELOOP_TRACE_CONTENT", "true")  # record prompts and completions (its default)
+    exporter = InMemorySpanExporter()
+    provider = trace.TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    instrumentor = instrumentation.CohereInstrumentor()
+    # It declares cohere <6; on 7.x it would log the conflict and wrap nothing.
+    instrumentor.instrument(tracer_provider=provider, skip_dep_check=True)
+    try:
+        yield exporter
+    finally:
+        instrumentor.uninstrument()
+        provider.shutdown()
+
+
+def span_record(span: Any) -> tuple[Any, ...]:
+    """Everything a span holds that does not vary with time."""
+    return span.name, span.status.status_code, dict(span.attributes), [event.name for event in span.events]
+
+
+@pytest.mark.parametrize(("cls", "name"), CASES)
+def test_opentelemetry_records_one_span_per_call_with_the_same_content_on_both_paths(
+    cls: type, name: str, otel_spans: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cassette = load_cassette(CASSETTES / f"{name}.yaml")
+    kwargs = chat_kwargs(cassette)
+    built = spy_on_build(monkeypatch)
+    paths = {}
+    for fast in (False, True):
+        otel_spans.clear()
+        events = stream(replay_client(cassette, cls, fast=fast), kwargs)
+        spans = otel_spans.get_finished_spans()
+        assert len(spans) == 1, f"fast={fast}: {len(spans)} spans for one call"
+        paths[fast] = dumps(events), span_record(spans[0])
+
+    assert paths[True] == paths[False]
+    _, (span_name, _, attributes, chunks) = paths[False]
+    assert span_name == "cohere.chat"
+    assert len(chunks) == len(events)  # one chunk event per event the consumer got
+    # What it took from the stream, not from the request: the comparison above is not vacuous.
+    assert attributes["gen_ai.response.finish_reasons"] == (finish_reason(events),)
+    assert attributes["gen_ai.completion.0.content"]
+    assert attributes["gen_ai.response.id"]
+    assert attributes["gen_ai.usage.completion_tokens"] > 0
+    if name == "v2_tool_calls":
+        assert attributes["gen_ai.completion.0.tool_calls.0.name"] == "Person"
+    assert built == ([type(event) for event in events] if RAW_CLIENTS else [])
+
+
+# ------------------------------------------------------------ mock.patch.object
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_a_mock_patch_of_chat_stream_is_what_runs_with_fast_true(
+    cls: type, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    cassette = load_cassette(CASSETTES / f"{api_of(cls)}_text.yaml")
+    kwargs = chat_kwargs(cassette)
+    fake_events = ["fake event 0", "fake event 1", "fake event 2"]
+    calls: list[dict[str, Any]] = []
+
+    def fake(self: Any, **kwargs: Any) -> Iterator[str]:
+        calls.append(kwargs)
+        yield from fake_events
+
+    async def afake(self: Any, **kwargs: Any) -> AsyncIterator[str]:
+        calls.append(kwargs)
+        for event in fake_events:
+            yield event
+
+    built = spy_on_build(monkeypatch)
+    transport = ReplayTransport(cassette)
+    with (
+        mock.patch.object(cls, "chat_stream", afake if is_async(cls) else fake),
+        caplog.at_level(logging.WARNING, logger="stream_replay"),
+    ):
+        client = replay_client(cassette, cls, fast=True, transport=transport)
+        events = stream(client, kwargs)
+
+    assert events == fake_events
+    assert calls == [kwargs]
+    assert built == []
+    assert transport.play_counts == [0]  # nothing reached the cassette, fast or not
+    assert "chat_stream" not in vars(cls)
+    if RAW_CLIENTS:
+        assert fast_path_warnings(caplog) == []
+    else:
+        [warning] = fast_path_warnings(caplog)
+        assert stepped_aside_for(cls) in warning
+
+
+# ------------------------------------------------------------- the pytest plugin
+
+#: A conftest that wraps the SDK's classes at import time, as an instrumentor does at
+#: application start, and undoes it when the run ends.
+CONFTEST = """
+import cohere
+import pytest
+import wrapt
+
+from stream_replay.replay import fast
+
+CLASSES = (cohere.ClientV2, cohere.AsyncClientV2)
+BEFORE = {cls: dict(vars(cls)) for cls in CLASSES}
+SPANS = []
+
+
+def tracer(wrapped, instance, args, kwargs):
+    span = {"kwargs": dict(kwargs), "events": 0}
+    SPANS.append(span)
+    stream = wrapped(*args, **kwargs)
+
+    def traced():
+        for event in stream:
+            span["events"] += 1
+            yield event
+
+    async def atraced():
+        async for event in stream:
+            span["events"] += 1
+            yield event
+
+    return atraced() if hasattr(stream, "__aiter__") else traced()
+
+
+for cls in CLASSES:
+    wrapt.wrap_function_wrapper(cls, "chat_stream", tracer)
+
+
+def pytest_unconfigure(config):
+    for cls in CLASSES:
+        if "chat_stream" in BEFORE[cls]:
+            cls.chat_stream = BEFORE[cls]["chat_stream"]
+        else:
+            del cls.chat_stream
+
+
+@pytest.fixture
+def spans():
+    SPANS.clear()
+    return SPANS
+
+
+@pytest.fixture
+def built(monkeypatch):
+    built = []
+    build = fast._build
+    monkeypatch.setattr(fast, "_build", lambda cls, data: built.append(cls) or build(cls, data))
+    return built
+"""
+
+PLUGIN_TESTS = """
+import importlib.util
+
+RAW_CLIENTS = importlib.util.find_spec("cohere.v2.raw_client") is not None
+
+
+def one_span_per_call(spans, built):
+    assert len(spans) == 1
+    assert spans[0]["kwargs"] == REQUESTS["pickle"]
+    assert spans[0]["events"] > 0
+    assert len(built) == (spans[0]["events"] if RAW_CLIENTS else 0)
+
+
+@pytest.mark.stream_replay(fast=True)
+def test_pickle(spans, built):
+    assert answer(REQUESTS["pickle"]) == ANSWERS["pickle"]
+    one_span_per_call(spans, built)
+
+
+@pytest.mark.stream_replay(fast=True)
+def test_pickle_again(spans, built):
+    assert answer(REQUESTS["pickle"]) == ANSWERS["pickle"]
+    one_span_per_call(spans, built)
+
+
+@pytest.mark.stream_replay(fast=True)
+async def test_pickle_async(spans, built):
+    assert await answer_async(REQUESTS["pickle"]) == ANSWERS["pickle"]
+    one_span_per_call(spans, built)
+"""
+
+
+def cassette_of(pytester: pytest.Pytester, test: str) -> Path:
+    """Where the plugin looks for a test's cassette in ``write_project``'s layout."""
+    return pytester.path / "tests" / "cassettes" / "test_chat" / f"{test}.yaml"
+
+
+def test_a_wrapper_from_a_conftest_sees_every_call_of_fast_tests_through_the_plugin(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("wrapt", reason="wrapt is a test requirement (pyproject's test extra)")
+    monkeypatch.delenv("CO_API_KEY", raising=False)
+    monkeypatch.delenv("UPSTREAM", raising=False)
+    for test in ("test_pickle", "test_pickle_again", "test_pickle_async"):
+        place(cassette_of(pytester, test), "pickle")
+    write_project(pytester, PLUGIN_TESTS)
+    pytester.makeconftest(CONFTEST)
+
+    result = pytester.runpytest("-p", "no:randomly")
+
+    result.assert_outcomes(passed=3)
+    lines = [line.rstrip() for line in result.stdout.lines]
+    assert "stream-replay: 3 cassettes replayed, 0 recorded, 0 unplayed interactions" in lines
+    notes = [line for line in lines if line.startswith("stream-replay: ") and STEPPED_ASIDE in line]
+    if RAW_CLIENTS:
+        assert notes == []
+    else:  # once per class, however many tests built one
+        assert len(notes) == 2
+        for cls in (cohere.ClientV2, cohere.AsyncClientV2):
+            [note] = [line for line in notes if stepped_aside_for(cls) in line]
+            assert note.startswith(f"stream-replay: {cls.__module__}.{cls.__qualname__}.chat_stream is wrapped")
