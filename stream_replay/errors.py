@@ -77,5 +77,10 @@ class StreamReplayWarning(UserWarning):
     """Something a user should know about a recording, that does not stop it."""
 
 
+class DriftWarning(StreamReplayWarning):
+    """A request was answered by a recording whose body differs (``drift="accept"``);
+    the message lists the fields that drifted."""
+
+
 class TruncatedStreamWarning(StreamReplayWarning):
     """A recorded stream ended without its terminator (v2 ``[DONE]``, v1 ``stream-end``)."""

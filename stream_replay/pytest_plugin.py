@@ -49,6 +49,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="folder of stream_replay cassettes (default: cassettes/ beside each test file)",
     )
     group.addoption(
+        "--stream-replay-drift",
+        dest="stream_replay_drift",
+        choices=["fail", "accept"],
+        default=None,
+        help="a request whose body differs from every recording: fail (default), or accept: answer it "
+        "from the recording that matches but for the body, and report the drifted fields per test",
+    )
+    group.addoption(
         "--stream-replay-verify",
         dest="stream_replay_verify",
         action="store_true",
@@ -65,13 +73,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini("stream_replay_mode", "default record mode of stream_replay tests (none)", default="")
     parser.addini("stream_replay_dir", "folder of stream_replay cassettes, relative to the ini file", default="")
+    parser.addini("stream_replay_drift", "fail (default) or accept: see --stream-replay-drift", default="")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "stream_replay(cassette=None, **options): replay Cohere streams from a stream_replay cassette "
-        "(options: mode, dir, speed, fast, match_on, ignore_fields, allow_repeats, report_unplayed, faults)",
+        "(options: mode, dir, speed, fast, match_on, ignore_fields, ignore_patterns, drift, allow_repeats, "
+        "report_unplayed, faults)",
     )
     try:
         config.stash[_RUN] = Run(config)
@@ -128,17 +138,32 @@ def _report_swallowed(test: StreamReplay, raised: BaseException | None) -> None:
     )
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A marked test gets the ``stream_replay`` fixture first, as if it asked for it.
 
     Not an autouse fixture: that would cost every unrelated test a fixture setup (about
-    60 us here); this costs a marker lookup per test, once, at collection.
+    60 us here); this costs a marker lookup per test, once, at collection. Last, so that
+    markers other plugins add in this hook are seen; ``pytest_runtest_setup`` catches
+    the ones added later.
     """
     for item in items:
         names = getattr(item, "fixturenames", None)
         unserved = isinstance(names, list) and "stream_replay" not in names
         if unserved and item.get_closest_marker("stream_replay") is not None:
             names.insert(0, "stream_replay")  # type: ignore[union-attr]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A marker added after collection (a plugin's later hook, a fixture, ``item.add_marker``
+    before the test runs) serves the test too: its fixture is set up now, after the
+    test's other fixtures, and torn down with them."""
+    if "stream_replay" in getattr(item, "funcargs", {}) or item.get_closest_marker("stream_replay") is None:
+        return
+    request = getattr(item, "_request", None)
+    if request is not None:
+        request.getfixturevalue("stream_replay")
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -175,6 +200,11 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if report:
         terminalreporter.write_sep("-", "stream-replay: unplayed interactions")
         for line in report:
+            terminalreporter.write_line(line)
+    drifted = run.stats.drift_report()
+    if drifted:
+        terminalreporter.write_sep("-", "stream-replay: requests answered despite drift (drift=accept)")
+        for line in drifted:
             terminalreporter.write_line(line)
     for note in run.stats.notes():
         terminalreporter.write_line(f"stream-replay: {note}")

@@ -227,7 +227,7 @@ def test_routing_through_many_cassettes_builds_no_explanation(
     def refuse(*args: object) -> float:
         raise AssertionError("a no-match explanation was built while routing a matching request")
 
-    monkeypatch.setattr(player_module, "distance", refuse)
+    monkeypatch.setattr(player_module, "differences", refuse)
     last = load_cassette(CASSETTES / "v2_tool_calls.yaml")
     with ReplayServer([CASSETTES], speed=0) as server:
         assert server.players[-1].cassette.path == CASSETTES / "v2_tool_calls.yaml"

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..cassette import Cassette, as_cassette
-from ..replay.matching import drop_path, field_diff
 from .assemble import Collector, StreamResult
+from .jsondiff import drop_path, field_diff
 
 _UNSET: Any = object()
 class FinalResponseMismatch(AssertionError):

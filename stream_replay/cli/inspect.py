@@ -138,7 +138,7 @@ def validate(paths: list[Path], out: TextIO) -> int:
 
 
 def diff(a: Path, b: Path, out: TextIO, index_a: int | None = None, index_b: int | None = None) -> int:
-    from ..replay.matching import field_diff
+    from ..analysis.jsondiff import field_diff
 
     try:
         left = recorded_response(a, index_a)

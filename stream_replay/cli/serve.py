@@ -32,7 +32,51 @@ def add_parsers(commands: Any) -> None:
     )
 
 
+    serve.add_argument(
+        "--match-on",
+        action="append",
+        default=None,
+        metavar="MATCHER",
+        choices=["method", "host", "route", "query", "body"],
+        help="compare only these (repeatable; default: method, route, query, body)",
+    )
+    serve.add_argument(
+        "--ignore-field",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="leave this body field out of matching (repeatable), e.g. temperature, messages[0].content, "
+        "tools[*].parameter_definitions.*.type",
+    )
+    serve.add_argument(
+        "--ignore-pattern",
+        action="append",
+        default=[],
+        metavar="REGEX",
+        help="blank what this regular expression matches in any string of the body before matching "
+        "(repeatable), e.g. a date in a prompt: '\\d{4}-\\d{2}-\\d{2}'",
+    )
+    serve.add_argument(
+        "--drift",
+        choices=["fail", "accept"],
+        default="fail",
+        help="a request whose body matches no recording: fail with 404 (default), or accept: answer from "
+        "the recording that matches but for the body, and log the drifted fields",
+    )
+
+
 def run(args: argparse.Namespace) -> int:
+    from ..replay.matching import DEFAULT_MATCH_ON
     from ..replay.server import serve
 
-    return serve(args.paths, host=args.host, port=args.port, speed=args.speed, faults=args.fault)
+    return serve(
+        args.paths,
+        host=args.host,
+        port=args.port,
+        speed=args.speed,
+        faults=args.fault,
+        match_on=args.match_on or DEFAULT_MATCH_ON,
+        ignore_fields=args.ignore_field,
+        ignore_patterns=args.ignore_pattern,
+        drift=args.drift,
+    )

@@ -164,7 +164,13 @@ def _run_layers(config: pytest.Config) -> tuple[list[Layer], list[Layer], str | 
     directory = str(config.getini("stream_replay_dir") or "").strip()
     if directory:
         ini.append((f"stream_replay_dir in {ini_file}", {"dir": str(ini_base / directory)}))
+    drift = str(config.getini("stream_replay_drift") or "").strip()
+    if drift:
+        ini.append((f"stream_replay_drift in {ini_file}", {"drift": drift}))
     cli: list[Layer] = []
+    cli_drift = config.getoption("stream_replay_drift")
+    if cli_drift:
+        cli.append(("--stream-replay-drift", {"drift": cli_drift}))
     cli_mode = config.getoption("stream_replay_mode")
     if cli_mode:
         cli.append(("--stream-replay-mode", {"mode": cli_mode}))

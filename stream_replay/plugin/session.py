@@ -123,6 +123,8 @@ class StreamReplay:
         self._responder = Responder(settings["speed"], settings["faults"])
         #: Why the fast path stepped aside for a client (a wrapped SDK method), once each.
         self.fast_path_notes: list[str] = []
+        #: The requests answered despite drift (``drift="accept"``), each with its fields.
+        self.drifts: list[str] = []
         self._recorder: Recorder | None = None
         self._missing: list[MissingCassetteError] = []
         self._sync_http: httpx.Client | None = None
@@ -201,6 +203,7 @@ class StreamReplay:
             report_unplayed=bool(self.settings["report_unplayed"]),
             requests=requests,
             notes=list(self.fast_path_notes),
+            drifts=list(self.drifts),
         )
 
     # ---------------------------------------------------------------- deciding
@@ -220,7 +223,14 @@ class StreamReplay:
                         load_cached(path).with_path(Path(self.display)),
                         match_on=settings["match_on"] or DEFAULT_MATCH_ON,
                         ignore_fields=settings["ignore_fields"],
+                        ignore_patterns=settings["ignore_patterns"],
                         allow_repeats=settings["allow_repeats"],
+                        drift=settings["drift"],
+                        on_drift=self.drifts.append,
+                        ignore_hint=(
+                            "if a field varies between runs, give the test's stream_replay marker (or the "
+                            "stream_replay_config fixture) ignore_fields=[...] or ignore_patterns=[...]"
+                        ),
                         hint=(
                             "  To record this request into the cassette, keeping what it holds:\n"
                             f"    {self._command('new_episodes')}\n"

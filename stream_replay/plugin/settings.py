@@ -37,6 +37,8 @@ DEFAULTS: dict[str, Any] = {
     "fast": False,
     "match_on": None,
     "ignore_fields": (),
+    "ignore_patterns": (),
+    "drift": "fail",
     "allow_repeats": False,
     "report_unplayed": True,
     "faults": (),
@@ -121,14 +123,40 @@ def _check(name: str, value: Any, source: str) -> Any:
         if faults_ok:
             return tuple(value)
         raise ConfigError(f"{where}: expected a list of stream_replay.faults values, e.g. [disconnect(after=3)].")
-    if name in ("match_on", "ignore_fields"):
+    if name == "drift":
+        if value not in ("fail", "accept"):
+            raise ConfigError(
+                f"{where}: expected 'fail' (the default: a request whose body differs from every recording "
+                "fails) or 'accept' (answer it from the recording that matches but for the body, and report "
+                "the fields that drifted)."
+            )
+        return value
+    if name in ("match_on", "ignore_fields", "ignore_patterns"):
         if value is None and name == "match_on":
             return None
+        examples = {"match_on": "['method', 'route', 'body']", "ignore_fields": "['seed']"}
+        example = examples.get(name, "[r'\\d{4}-\\d{2}-\\d{2}']")
         if isinstance(value, str) or not isinstance(value, (list, tuple)):
-            example = "['method', 'route', 'body']" if name == "match_on" else "['seed']"
             raise ConfigError(f"{where}: expected a list, e.g. {name}={example}.")
-        if name == "ignore_fields" and not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{where}: expected a list of field paths (str), e.g. ignore_fields=['seed'].")
+        if name != "match_on" and not all(isinstance(v, str) or hasattr(v, "pattern") for v in value):
+            what = "field paths" if name == "ignore_fields" else "regular expressions"
+            raise ConfigError(f"{where}: expected a list of {what} (str), e.g. {name}={example}.")
+        if name == "ignore_fields":
+            from ..analysis.jsondiff import parse_path
+
+            for path in value:
+                try:
+                    parse_path(path)
+                except ValueError as exc:
+                    raise ConfigError(f"{where}: {exc}.") from None
+        if name == "ignore_patterns":
+            import re
+
+            for pattern in value:
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    raise ConfigError(f"{where}: {pattern!r} is not a regular expression ({exc}).") from None
         return tuple(value)
     return value  # pragma: no cover - every name in DEFAULTS is handled above
 

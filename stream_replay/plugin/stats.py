@@ -24,6 +24,7 @@ class UseRecord(TypedDict):
     report_unplayed: bool
     requests: dict[str, str]  # index -> description, for its unplayed ones
     notes: list[str]  # why the fast path stepped aside for a client
+    drifts: list[str]  # requests answered despite drift, with the fields that drifted
 
 
 class _Cassette:
@@ -80,6 +81,14 @@ class RunStats:
                 seen.setdefault(note, None)
         return list(seen)
 
+    def drift_report(self) -> list[str]:
+        """Per test, each request answered despite drift and the fields that drifted."""
+        lines = []
+        for record in self.records:
+            for message in record.get("drifts", []):
+                lines.append(f"{record['test']}: {message.removeprefix('stream_replay: ')}")
+        return lines
+
     def summary(self) -> str | None:
         """``stream-replay: 12 cassettes replayed, 2 recorded, 0 unplayed interactions``,
         or None when no test used stream_replay."""
@@ -89,9 +98,11 @@ class RunStats:
         replayed = sum(1 for entry in cassettes.values() if entry.played)
         recorded = sum(1 for entry in cassettes.values() if entry.recorded)
         unplayed = len(self.unplayed())
+        drifted = sum(len(record.get("drifts", [])) for record in self.records)
+        accepted = f", {_plural(drifted, 'request')} answered despite drift" if drifted else ""
         return (
             f"stream-replay: {_plural(replayed, 'cassette')} replayed, {recorded} recorded, "
-            f"{_plural(unplayed, 'unplayed interaction')}"
+            f"{_plural(unplayed, 'unplayed interaction')}{accepted}"
         )
 
     def unplayed_report(self) -> list[str]:

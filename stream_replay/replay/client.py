@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
@@ -11,6 +12,7 @@ from ..cassette import Cassette
 from ..sdk import client_class, is_async_client
 from .faults import Fault
 from .matching import DEFAULT_MATCH_ON, Matcher
+from .player import Drift
 from .transport import ReplayTransport
 
 C = TypeVar("C")
@@ -31,7 +33,9 @@ def replay_client(
     fast: bool = False,
     match_on: Sequence[str | Matcher] = DEFAULT_MATCH_ON,
     ignore_fields: Sequence[str] = (),
+    ignore_patterns: Sequence[str | re.Pattern[str]] = (),
     allow_repeats: bool = False,
+    drift: Drift = "fail",
     faults: Sequence[Fault] = (),
     transport: ReplayTransport | None = None,
     **client_kwargs: Any,
@@ -42,7 +46,8 @@ def replay_client(
     ``AsyncClient`` (or a subclass). ``chat_stream`` yields the SDK's own event
     objects, ``chat`` returns the SDK's own response, and a recorded HTTP error raises
     the SDK's own exception. ``speed``: None (instant), 1.0 (recorded pace) or N
-    (N times faster). ``fast=True`` builds stream events directly instead of going
+    (N times faster). ``match_on``, ``ignore_fields``, ``ignore_patterns``, ``allow_repeats``
+    and ``drift``: see README, "Matching requests". ``fast=True`` builds stream events directly instead of going
     through HTTP and the SDK's parser (same classes, equal ``model_dump()``); any
     interaction it cannot prove equal (raw blocks, unknown types, failures) still goes
     through the SDK, and anything that wraps the SDK's ``chat_stream`` still sees every
@@ -62,7 +67,9 @@ def replay_client(
         speed=speed,
         match_on=match_on,
         ignore_fields=ignore_fields,
+        ignore_patterns=ignore_patterns,
         allow_repeats=allow_repeats,
+        drift=drift,
         faults=faults,
     )
     # trust_env=False: no proxy transports, so no TLS context is ever built (about 18 ms).

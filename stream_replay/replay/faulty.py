@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 
 import httpx
 
-from ..cassette.model import Interaction
+from ..cassette.model import Interaction, Stream
 from ..wire import CONTENT_TYPES
 from .faults import DISCONNECT_MESSAGE, Ending, Fault, Plan, Stage, ordered
 from .pacing import apaced, paced, schedule
@@ -46,9 +46,13 @@ class FaultSchedule:
         return active
 
 
-def make_plan(interaction: Interaction, speed: float | None, faults: Sequence[Fault]) -> Plan:
+def make_plan(
+    interaction: Interaction, speed: float | None, faults: Sequence[Fault], *, stream: Stream | None = None
+) -> Plan:
+    """What the transport sends for ``interaction`` with ``faults`` (``stream``: the
+    recorded stream as the request's framing has it, when it differs)."""
     response = interaction.response
-    stream = response.stream
+    stream = stream if stream is not None else response.stream
     plan = Plan(
         status=response.status,
         headers=dict(response.headers),

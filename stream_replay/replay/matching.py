@@ -5,14 +5,18 @@ By default a request matches a recorded one when the method, the API route
 (``/v2/chat``: the path from its ``/v1/`` or ``/v2/`` on, so a proxy prefix or
 another host does not matter), the query and the JSON body (model, messages,
 tools, documents, generation parameters...) are equal. ``ignore_fields`` removes
-body fields that vary between runs; ``match_on`` picks matchers by name or adds
-callables ``(recorded: RequestView, incoming: RequestView) -> bool``.
+body fields that vary between runs (``tools[*].parameter_definitions.*.type``:
+wildcards over lists and mappings); ``ignore_patterns`` blanks what a regular
+expression matches inside any string of the body (a date in a prompt); ``match_on``
+picks matchers by name or adds callables ``(recorded: RequestView, incoming:
+RequestView) -> bool``.
 
 PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -20,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from ..analysis.jsondiff import drop_path, parse_path
 from ..cassette.model import Request
 
 _ROUTE = re.compile(r"/v\d+/.*$")
@@ -88,6 +93,7 @@ class Matching:
         self,
         match_on: Sequence[str | Matcher] = DEFAULT_MATCH_ON,
         ignore_fields: Sequence[str] = (),
+        ignore_patterns: Sequence[str | re.Pattern[str]] = (),
     ) -> None:
         self.matchers: list[tuple[str, Matcher]] = []
         for item in match_on:
@@ -98,13 +104,29 @@ class Matching:
             else:
                 self.matchers.append((getattr(item, "__name__", repr(item)), item))
         self.ignore_fields = tuple(ignore_fields)
+        self._paths = [parse_path(path) for path in self.ignore_fields]  # a bad path fails here
+        self.ignore_patterns: tuple[re.Pattern[str], ...] = tuple(_pattern(p) for p in ignore_patterns)
+
+    @property
+    def on_body(self) -> bool:
+        """Whether the body is compared at all."""
+        return any(name == "body" for name, _ in self.matchers)
+
+    def without_body(self) -> Matching:
+        """The same matching minus the body matcher (what ``drift="accept"`` falls back to)."""
+        other = Matching((), self.ignore_fields, self.ignore_patterns)
+        other.matchers = [(name, fn) for name, fn in self.matchers if name != "body"]
+        return other
 
     def prepare(self, request: RequestView) -> RequestView:
-        if not self.ignore_fields or not isinstance(request.body, dict):
+        """``request`` with the ignored fields removed and the ignored patterns blanked."""
+        if not (self._paths or self.ignore_patterns) or not isinstance(request.body, (dict, list, str)):
             return request
-        body = json.loads(json.dumps(request.body))
-        for path in self.ignore_fields:
+        body = copy.deepcopy(request.body)
+        for path in self._paths:
             drop_path(body, path)
+        if self.ignore_patterns:
+            body = _blank(body, self.ignore_patterns)
         return RequestView(request.method, request.host, request.route, request.query, body)
 
     def matches(self, recorded: RequestView, incoming: RequestView) -> bool:
@@ -116,71 +138,27 @@ class Matching:
         return [name for name, fn in self.matchers if not fn(recorded, incoming)]
 
 
-def drop_path(body: Any, path: str) -> None:
-    """Remove ``path`` (``usage``, ``tool_calls[0].id``) from ``body`` in place, if present."""
-    keys = [int(k) if k.isdigit() else k for k in re.split(r"\.|\[|\]\.?", path) if k]
-    for key in keys[:-1]:
-        try:
-            body = body[key]
-        except (KeyError, IndexError, TypeError):
-            return
-    if isinstance(body, dict):
-        body.pop(keys[-1], None)
-    elif isinstance(body, list) and isinstance(keys[-1], int) and keys[-1] < len(body):
-        body.pop(keys[-1])
+#: What an ignored pattern's match becomes, on both sides.
+BLANK = "<ignored>"
 
 
-# ------------------------------------------------------------------------ explaining
-
-
-def field_diff(
-    recorded: Any,
-    incoming: Any,
-    *,
-    limit: int = 12,
-    added: str = "(not recorded)",
-    removed: str = "(not sent)",
-) -> list[str]:
-    """Field-level differences, recorded -> incoming: ``messages[0].content: 'Hi' -> 'Hello'``.
-    ``added``/``removed`` name the side a field is missing from."""
-    from deepdiff import DeepDiff
-
-    diff = DeepDiff(recorded, incoming, verbose_level=2)
-    lines: list[str] = []
-    for kind, items in diff.items():
-        for path, value in dict(items).items():
-            where = _path(path)
-            if kind in ("values_changed", "type_changes"):
-                lines.append(f"{where}: {_short(value.get('old_value'))} -> {_short(value.get('new_value'))}")
-            elif kind in ("dictionary_item_added", "iterable_item_added", "attribute_added"):
-                lines.append(f"{where}: {added} -> {_short(value)}")
-            elif kind in ("dictionary_item_removed", "iterable_item_removed", "attribute_removed"):
-                lines.append(f"{where}: {_short(value)} -> {removed}")
-            else:
-                lines.append(f"{where}: {kind}")
-    lines.sort()
-    if len(lines) > limit:
-        lines = [*lines[:limit], f"... and {len(lines) - limit} more differences"]
-    return lines
-
-
-def distance(recorded: Any, incoming: Any) -> float:
-    from deepdiff import DeepDiff
-
-    if recorded == incoming:
-        return 0.0
+def _pattern(pattern: str | re.Pattern[str]) -> re.Pattern[str]:
+    if isinstance(pattern, re.Pattern):
+        return pattern
     try:
-        return float(DeepDiff(recorded, incoming, get_deep_distance=True).get("deep_distance", 1.0))
-    except Exception:  # deepdiff refuses some type pairs; they are simply far apart
-        return 1.0
+        return re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"ignore_patterns: {pattern!r} is not a regular expression ({exc})") from None
 
 
-def _path(path: str) -> str:
-    text = path[4:] if path.startswith("root") else path
-    text = re.sub(r"\['([^']*)'\]", r".\1", text)
-    return text.lstrip(".") or "(whole body)"
-
-
-def _short(value: Any, width: int = 70) -> str:
-    text = repr(value)
-    return text if len(text) <= width else text[: width - 3] + "..."
+def _blank(value: Any, patterns: Sequence[re.Pattern[str]]) -> Any:
+    """Every string inside ``value`` with each pattern's matches replaced by ``BLANK``."""
+    if isinstance(value, str):
+        for pattern in patterns:
+            value = pattern.sub(BLANK, value)
+        return value
+    if isinstance(value, dict):
+        return {key: _blank(inner, patterns) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [_blank(inner, patterns) for inner in value]
+    return value

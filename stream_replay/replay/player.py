@@ -7,21 +7,38 @@ interactions), and explains a request that nothing answers.
 
 Each recorded interaction answers one request, in recorded order: the first
 *unplayed* interaction that matches answers. With ``allow_repeats=True``, once every
-match has been played, the first match answers again. Thread-safe: finding an
-interaction and marking it played is one step.
+match has been played, the first match answers again. With ``drift="accept"`` (the
+setting for moving a vcrpy suite over), a request that matches nothing, but matches
+a recorded one on everything except the body, gets that one, and the fields that
+drifted are reported (``on_drift``, by default a ``DriftWarning``): never a quiet
+pass. Thread-safe: finding an interaction and marking it played is one step.
 
 PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations
 
+import re
 import threading
+import warnings
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
+from ..analysis.jsondiff import describe, differences
 from ..cassette import Cassette
-from ..errors import NoMatchError
-from .matching import DEFAULT_MATCH_ON, Matcher, Matching, RequestView, distance, field_diff, recorded_view
+from ..errors import DriftWarning, NoMatchError
+from .matching import DEFAULT_MATCH_ON, Matcher, Matching, RequestView, recorded_view
+
+Drift = Literal["fail", "accept"]
+DRIFTS: tuple[Drift, ...] = ("fail", "accept")
+
+#: The way out a mismatch message offers, where the caller does not name its own.
+IGNORE_HINT = (
+    "if a field varies between runs, pass ignore_fields=[...] or ignore_patterns=[...] "
+    "(while moving a vcrpy suite over: drift=\"accept\")"
+)
+# A body difference counts this many fields at the most when ranking recordings.
+_RANKING_LIMIT = 200
 
 
 class Lookup(NamedTuple):
@@ -36,14 +53,24 @@ class Closest(NamedTuple):
 
     position: int  # in the cassette's interactions
     failed: list[str]  # the matchers that say no
-    distance: float  # between the bodies, 0 to 1
+    fields: int  # how many fields differ: failing matchers, each differing body field
+
+
+class Drifted(NamedTuple):
+    """A request answered despite a body that differs from the recording's."""
+
+    position: int
+    lines: list[str]  # the differing fields, recorded -> this request
 
 
 class Player:
     """Plays ``cassette``'s interactions in answer to requests (see the module docstring).
 
     ``hint``: extra lines for the end of every mismatch message (the plugin's record
-    commands).
+    commands). ``ignore_hint``: the way out for a field that varies, in the words of the
+    front end (``replay_client`` options, the marker, ``serve``'s flags). ``on_drift``:
+    called with the message for each request answered despite drift (default: a
+    ``DriftWarning``).
     """
 
     def __init__(
@@ -52,16 +79,28 @@ class Player:
         *,
         match_on: Sequence[str | Matcher] = DEFAULT_MATCH_ON,
         ignore_fields: Sequence[str] = (),
+        ignore_patterns: Sequence[str | re.Pattern[str]] = (),
         allow_repeats: bool = False,
+        drift: Drift = "fail",
         hint: str | None = None,
+        ignore_hint: str = IGNORE_HINT,
+        on_drift: Callable[[str], None] | None = None,
     ) -> None:
+        if drift not in DRIFTS:
+            raise ValueError(f"drift must be one of {', '.join(DRIFTS)}, got {drift!r}")
         self.cassette = cassette
-        self.matching = Matching(match_on, ignore_fields)
+        self.matching = Matching(match_on, ignore_fields, ignore_patterns)
+        #: With ``drift="accept"``: the matching a request falls back to (all but the body).
+        self.loose = self.matching.without_body() if drift == "accept" and self.matching.on_body else None
         self.allow_repeats = allow_repeats
         self.hint = hint
+        self.ignore_hint = ignore_hint
+        self.on_drift = on_drift
         #: Every ``NoMatchError`` raised, in order, even those the code under test caught
         #: (the pytest plugin reports those again at teardown).
         self.mismatches: list[NoMatchError] = []
+        #: Every request answered despite drift (``drift="accept"``).
+        self.drifts: list[Drifted] = []
         self._plays = [0] * len(cassette.interactions)
         self._views: list[RequestView] | None = None
         self._lock = threading.Lock()
@@ -89,12 +128,13 @@ class Player:
 
     # ------------------------------------------------------------------ playing
 
-    def lookup(self, incoming: RequestView) -> Lookup:
+    def lookup(self, incoming: RequestView, matching: Matching | None = None) -> Lookup:
         """The interactions that match ``incoming``; nothing is marked, nothing explained."""
+        matching = matching or self.matching
         prepared = self.matching.prepare(incoming)
         played = None
         for index, recorded in enumerate(self.views()):
-            if self.matching.matches(recorded, prepared):
+            if matching.matches(recorded, prepared):
                 if self._plays[index] == 0:
                     return Lookup(index, played)
                 if played is None:
@@ -126,6 +166,10 @@ class Player:
         with self._lock:
             lookup = self.lookup(incoming)
             index = self.choose(lookup)
+            drifted = False
+            if index is None and lookup.played is None and self.loose is not None:
+                index = self.choose(self.lookup(incoming, self.loose))
+                drifted = index is not None
             if index is None:
                 error = NoMatchError(self.explain(incoming, lookup), cassette=self.cassette.path)
                 self.mismatches.append(error)
@@ -133,7 +177,9 @@ class Player:
             if accept is not None and not accept(index):
                 return None
             self._plays[index] += 1
-            return index
+        if drifted:
+            self.report_drift(incoming, index)
+        return index
 
     def try_play(self, incoming: RequestView) -> int | None:
         """Like ``play``, but None (nothing marked, nothing explained) when no interaction
@@ -144,22 +190,39 @@ class Player:
                 self._plays[index] += 1
             return index
 
+    def report_drift(self, incoming: RequestView, index: int) -> None:
+        """Say that ``index`` answered ``incoming`` despite drift, with the fields that drifted."""
+        prepared = self.matching.prepare(incoming)
+        lines = describe(differences(self.views()[index].body, prepared.body))
+        self.drifts.append(Drifted(index, lines))
+        message = (
+            f"stream_replay: {incoming.describe()} was answered by interactions[{index}] of "
+            f"{self.cassette.label}, recorded with another body (drift accepted):\n"
+            + "\n".join(f"    {line}" for line in lines)
+        )
+        if self.on_drift is not None:
+            self.on_drift(message)
+        else:
+            warnings.warn(DriftWarning(message), stacklevel=2)
+
     # --------------------------------------------------------------- explaining
 
     def closest(self, incoming: RequestView) -> Closest | None:
-        """The recorded request nearest to ``incoming``: fewest failing matchers, then
-        the nearest body, then the earliest. None for an empty cassette."""
+        """The recorded request nearest to ``incoming``: the fewest differing fields (each
+        failing matcher, each differing body field), then the same route, then the
+        earliest. None for an empty cassette."""
         prepared = self.matching.prepare(incoming)
-        best: tuple[int, float, int] | None = None
+        best: tuple[int, bool, int] | None = None
         failed_best: list[str] = []
         for index, recorded in enumerate(self.views()):
             failed = self.matching.failures(recorded, prepared)
-            if best is not None and len(failed) > best[0]:
-                continue
-            key = (len(failed), distance(recorded.body, prepared.body), index)
+            fields = len(failed)
+            if "body" in failed:
+                fields += len(differences(recorded.body, prepared.body, limit=_RANKING_LIMIT)) - 1
+            key = (fields, recorded.route != prepared.route, index)
             if best is None or key < best:
                 best, failed_best = key, failed
-        return None if best is None else Closest(best[2], failed_best, best[1])
+        return None if best is None else Closest(best[2], failed_best, best[0])
 
     def explain(self, incoming: RequestView, lookup: Lookup | None = None) -> str:
         """Why no interaction answers ``incoming``, and the way out."""
@@ -196,15 +259,15 @@ class Player:
             )
             if "body" in closest.failed:
                 lines.append("  body, recorded -> this request:")
-                lines.extend(f"    {line}" for line in field_diff(recorded.body, prepared.body))
+                lines.extend(f"    {line}" for line in describe(differences(recorded.body, prepared.body)))
             for name in ("method", "route", "query", "host"):
                 if name in closest.failed:
                     lines.append(f"  {name}: {getattr(recorded, name)!r} -> {getattr(prepared, name)!r}")
         lines.append(
-            "  How to fix: if the request changed on purpose, record the cassette again; if a field "
-            "varies between runs, pass ignore_fields=[...]; see README, 'Matching requests'."
+            f"  How to fix: if the request changed on purpose, record the cassette again; {self.ignore_hint}; "
+            "see README, 'Matching requests'."
         )
         return "\n".join(lines)
 
 
-__all__ = ["Closest", "Lookup", "Player"]
+__all__ = ["DRIFTS", "Closest", "Drift", "Drifted", "Lookup", "Player"]

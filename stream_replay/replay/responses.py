@@ -1,7 +1,8 @@
 """Recorded responses as ``httpx`` responses: a stream one event per chunk at the chosen
-pace, ending as it was recorded (completed, truncated, failed, stopped), with the
-replay's faults applied. The in-process transport, ``serve`` and the plugin all send
-what the responder builds; which interaction to send is the player's business.
+pace, in the framing the request accepts (``negotiation``), ending as it was recorded
+(completed, truncated, failed, stopped), with the replay's faults applied. The
+in-process transport, ``serve`` and the plugin all send what the responder builds;
+which interaction to send is the player's business.
 
 PYTEST_DONT_REWRITE
 """
@@ -20,6 +21,7 @@ from ..errors import RecordingEndedError, StreamReplayError
 from ..wire import CONTENT_TYPES, encode_event
 from .faults import Fault
 from .faulty import FaultSchedule, faulty_response, make_plan
+from .negotiation import negotiated, wants_json_lines
 from .pacing import apaced, check_speed, paced, schedule
 
 
@@ -36,6 +38,7 @@ class Responder:
         self.speed = speed
         self.faults = FaultSchedule(faults)
         self._chunks: dict[int, tuple[Stream, list[bytes]]] = {}
+        self._json_lines: dict[int, tuple[Stream, Stream]] = {}
         self._lock = threading.Lock()
 
     def chunks(self, stream: Stream) -> list[bytes]:
@@ -45,6 +48,17 @@ class Responder:
             cached = (stream, [encode_event(e, stream.format) for e in stream.events])  # keeps ``id`` unique
             with self._lock:
                 self._chunks[id(stream)] = cached
+        return cached[1]
+
+    def _framed(self, stream: Stream, accept: str | None) -> Stream:
+        """``stream`` as the request's ``Accept`` asks (``negotiation``), built once."""
+        if not wants_json_lines(accept):
+            return stream
+        cached = self._json_lines.get(id(stream))
+        if cached is None:
+            cached = (stream, negotiated(stream, accept))  # keeps ``id`` unique
+            with self._lock:
+                self._json_lines[id(stream)] = cached
         return cached[1]
 
     def respond(
@@ -62,16 +76,19 @@ class Responder:
         interaction = cassette.interactions[index]
         res = interaction.response
         ending = _Ending(interaction, f"{cassette.label}: interactions[{index}]")
+        framed = self._framed(res.stream, request.headers.get("accept")) if res.stream is not None else None
         faults = self.faults.take(res.stream is not None) if self.faults else []
         if faults:
-            plan = make_plan(interaction, self.speed, faults)
+            plan = make_plan(interaction, self.speed, faults, stream=framed)
             return faulty_response(plan, request, asynchronous=asynchronous, started=started, finish=ending.finish)
         headers = dict(res.headers)
-        if res.stream is None:
+        if framed is None:
             return httpx.Response(res.status, headers=headers, content=res.body.to_bytes(), request=request)
-        headers.setdefault("content-type", CONTENT_TYPES[res.stream.format])
-        due = schedule(res.stream, self.speed)
-        chunks = self.chunks(res.stream)
+        if framed is not res.stream:
+            headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
+        headers.setdefault("content-type", CONTENT_TYPES[framed.format])
+        due = schedule(framed, self.speed)
+        chunks = self.chunks(framed)
         stream: httpx.SyncByteStream | httpx.AsyncByteStream
         if asynchronous:
             stream = _AsyncEvents(chunks, due, started, ending)

@@ -45,9 +45,10 @@ How it behaves, and why:
   and flushed at once, with Nagle's algorithm off. Non-streamed bodies carry a
   ``Content-Length``. ``shutdown()`` stops listening and closes every open
   connection.
-- **Matching** is the default one (method, route, query, JSON body; the host never
-  matters). The server takes no ``ignore_fields`` yet, so the "How to fix" hint about
-  it in a 404 message is for in-process replay.
+- **Matching** is in-process replay's (method, route, query, JSON body by default; the
+  host never matters), with the same options: ``match_on``, ``ignore_fields``,
+  ``ignore_patterns``, ``drift`` (``--match-on``, ``--ignore-field``,
+  ``--ignore-pattern``, ``--drift``). A 404's "How to fix" names the flags.
 
 PYTEST_DONT_REWRITE
 """
@@ -57,6 +58,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import socket
 import socketserver
 import sys
@@ -75,9 +77,15 @@ import httpx
 from ..cassette import Cassette, load_cassette
 from ..errors import CassetteError, StreamReplayError
 from .faults import Fault
-from .matching import RequestView, view
-from .player import Player
+from .matching import DEFAULT_MATCH_ON, Matcher, RequestView, view
+from .player import Drift, Player
 from .responses import Responder
+
+#: The way out of a 404, in serve's own words.
+SERVE_IGNORE_HINT = (
+    "if a field varies between runs, restart serve with --ignore-field PATH or --ignore-pattern REGEX "
+    "(or --drift accept to answer from the recording that matches but for the body)"
+)
 
 #: Response headers the server writes itself, never copied from a recording.
 _FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
@@ -143,6 +151,10 @@ class ReplayServer:
         *,
         log: TextIO | None = None,
         faults: Sequence[Fault] = (),
+        match_on: Sequence[str | Matcher] = DEFAULT_MATCH_ON,
+        ignore_fields: Sequence[str] = (),
+        ignore_patterns: Sequence[str | re.Pattern[str]] = (),
+        drift: Drift = "fail",
     ) -> None:
         loaded: list[Cassette] = []
         paths: list[str | os.PathLike[str]] = []
@@ -154,7 +166,19 @@ class ReplayServer:
         loaded.extend(load_cassette(file) for file in cassette_files(paths))
         if not loaded:
             raise ValueError("no cassette to serve")
-        self.players = [Player(c, allow_repeats=True) for c in loaded]
+        self.players = [
+            Player(
+                c,
+                match_on=match_on,
+                ignore_fields=ignore_fields,
+                ignore_patterns=ignore_patterns,
+                allow_repeats=True,
+                drift=drift,
+                ignore_hint=SERVE_IGNORE_HINT,
+                on_drift=self._log,
+            )
+            for c in loaded
+        ]
         self.responder = Responder(speed or None, faults)
         for cassette in loaded:  # encode every stream now: a broken event fails here
             for interaction in cassette.interactions:
@@ -265,10 +289,21 @@ class ReplayServer:
         return _Answer(response.status_code, headers, response=response, streamed=True, note=note)
 
     def _choose(self, incoming: RequestView) -> tuple[Player, int] | None:
-        """The first cassette holding an unplayed match, else the first with any match."""
+        """The first cassette holding an unplayed match, else the first with any match;
+        with ``drift="accept"`` and no match at all, the same by everything but the body."""
+        chosen = self._route(incoming, drifting=False)
+        if chosen is None:
+            chosen = self._route(incoming, drifting=True)
+            if chosen is not None:
+                chosen[0].report_drift(incoming, chosen[1])
+        return chosen
+
+    def _route(self, incoming: RequestView, *, drifting: bool) -> tuple[Player, int] | None:
         repeat: tuple[Player, int] | None = None
         for player in self.players:
-            lookup = player.lookup(incoming)
+            if drifting and player.loose is None:
+                continue
+            lookup = player.lookup(incoming, player.loose if drifting else None)
             if lookup.unplayed is not None:
                 return player, lookup.unplayed
             if repeat is None and lookup.played is not None:
@@ -281,7 +316,7 @@ class ReplayServer:
         for position, player in enumerate(self.players):
             closest = player.closest(incoming)
             if closest is not None:
-                ranked.append(((len(closest.failed), closest.distance, position), player))
+                ranked.append(((closest.fields, position), player))
         nearest = min(ranked, key=lambda item: item[0])[1] if ranked else self.players[0]
         return nearest.explain(incoming)
 
@@ -414,6 +449,10 @@ def serve(
     out: TextIO | None = None,
     err: TextIO | None = None,
     faults: Sequence[str] = (),
+    match_on: Sequence[str] = DEFAULT_MATCH_ON,
+    ignore_fields: Sequence[str] = (),
+    ignore_patterns: Sequence[str] = (),
+    drift: Drift = "fail",
 ) -> int:
     """The ``stream-replay serve`` command: serve until Ctrl-C. Returns the exit code:
     0 after Ctrl-C, 2 (one line on ``err``) for a bad cassette, path or address."""
@@ -422,7 +461,18 @@ def serve(
     try:
         from .faults import parse
 
-        server = ReplayServer(paths, host, port, speed, log=stderr, faults=[parse(spec) for spec in faults])
+        server = ReplayServer(
+            paths,
+            host,
+            port,
+            speed,
+            log=stderr,
+            faults=[parse(spec) for spec in faults],
+            match_on=match_on,
+            ignore_fields=ignore_fields,
+            ignore_patterns=ignore_patterns,
+            drift=drift,
+        )
     except (StreamReplayError, ValueError, OSError) as exc:
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if isinstance(exc, OSError) and exc.filename is not None:

@@ -12,6 +12,7 @@ PYTEST_DONT_REWRITE
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Sequence
 
@@ -21,7 +22,7 @@ from ..cassette import Cassette, as_cassette
 from ..errors import NoMatchError
 from .faults import Fault
 from .matching import DEFAULT_MATCH_ON, Matcher, view
-from .player import Player
+from .player import Drift, Player
 from .responses import Responder
 
 
@@ -41,11 +42,18 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         speed: float | None = None,
         match_on: Sequence[str | Matcher] = DEFAULT_MATCH_ON,
         ignore_fields: Sequence[str] = (),
+        ignore_patterns: Sequence[str | re.Pattern[str]] = (),
         allow_repeats: bool = False,
+        drift: Drift = "fail",
         faults: Sequence[Fault] = (),
     ) -> None:
         self.player = Player(
-            as_cassette(cassette), match_on=match_on, ignore_fields=ignore_fields, allow_repeats=allow_repeats
+            as_cassette(cassette),
+            match_on=match_on,
+            ignore_fields=ignore_fields,
+            ignore_patterns=ignore_patterns,
+            allow_repeats=allow_repeats,
+            drift=drift,
         )
         self.responder = Responder(speed, faults)
 
