@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from .cassette import loads_cassette as loads_cassette
     from .cassette import save_cassette as save_cassette
     from .errors import CassetteError as CassetteError
+    from .errors import DriftWarning as DriftWarning
     from .errors import NoMatchError as NoMatchError
     from .errors import RecordingEndedError as RecordingEndedError
     from .errors import StreamReplayError as StreamReplayError
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from .replay.client import replay_client as replay_client
     from .replay.transport import ReplayTransport as ReplayTransport
     from .vcr.importer import read_vcr as read_vcr
+    from .vcr.matcher import body_matcher as vcr_body_matcher  # noqa: F401  (in __all__ through _EXPORTS)
 
 _EXPORTS = {
     "StreamResult": "stream_replay.analysis.assemble",
@@ -65,7 +67,12 @@ _EXPORTS = {
     "replay_client": "stream_replay.replay.client",
     "record_client": "stream_replay.recording.client",
     "ReplayTransport": "stream_replay.replay.transport",
+    "DriftWarning": "stream_replay.errors",
+    "vcr_body_matcher": "stream_replay.vcr.matcher",
 }
+
+#: Exported names that differ from their name in the module.
+_ALIASES = {"vcr_body_matcher": "body_matcher"}
 
 __all__ = ["__version__", *_EXPORTS]
 
@@ -74,6 +81,6 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'stream_replay' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    value = getattr(importlib.import_module(module), _ALIASES.get(name, name))
     globals()[name] = value
     return value

@@ -53,6 +53,10 @@ class CassetteError(StreamReplayError, ValueError):
         return text
 
 
+class VcrpyCassetteError(CassetteError):
+    """The file is a vcrpy cassette, not a stream_replay one (``read_vcr`` reads it)."""
+
+
 class NoMatchError(StreamReplayError):
     """A request for which the cassette holds no (unplayed) recorded interaction."""
 

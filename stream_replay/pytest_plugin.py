@@ -228,10 +228,13 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
     """pytest-recording: ``vcr_config`` ``{"serializer": "stream_replay"}`` stores Cohere
-    streams one event per line (``stream_replay.vcr_serializer``)."""
+    streams one event per line (``stream_replay.vcr_serializer``); ``"match_on": [...,
+    "stream_replay_body"]`` compares JSON bodies field by field (``stream_replay.vcr.matcher``)."""
     from . import vcr_serializer
+    from .vcr.matcher import NAME, body_matcher
 
     vcr.register_serializer("stream_replay", vcr_serializer)
+    vcr.register_matcher(NAME, body_matcher())
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -110,7 +110,7 @@ def test_import_never_overwrites_without_force(tmp_path: Path, capsys: pytest.Ca
     target = out / "with_secrets.yaml"
     target.write_text(target.read_text() + "# my notes\n")
     edited = target.read_text()
-    assert main(["import-vcr", str(source), "-o", str(out)]) == 2
+    assert main(["import-vcr", str(source), "-o", str(out)]) == 1  # every file attempted; this one failed
     assert "the file exists and was not overwritten" in capsys.readouterr().err
     assert target.read_text() == edited
     assert main(["import-vcr", str(source), "-o", str(out), "--force"]) == 0
@@ -139,3 +139,115 @@ def test_loading_a_vcrpy_cassette_as_ours_points_to_import(tmp_path: Path) -> No
     source = _vcr_file(tmp_path, headers={}, uri="https://api.cohere.com/v2/chat")
     with pytest.raises(CassetteError, match="stream-replay import-vcr"):
         load_cassette(source)
+
+
+def _vcrpy_cassette(path: Path, interactions: list[tuple[dict[str, object], dict[str, object]]]) -> Path:
+    """A cassette written by vcrpy's own serializer (bytes become ``!!binary``)."""
+    import vcr.serialize
+    from vcr.request import Request as VcrRequest
+    from vcr.serializers import yamlserializer
+
+    requests = [VcrRequest(r["method"], r["uri"], r["body"], r["headers"]) for r, _ in interactions]
+    text = vcr.serialize.serialize(
+        {"requests": requests, "responses": [res for _, res in interactions]}, yamlserializer
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+def test_a_compressed_stream_replays_what_the_sdk_read_under_vcrpy(tmp_path: Path, encoding: str) -> None:
+    import gzip
+    import zlib
+
+    import cohere
+    import vcr
+
+    from stream_replay import collect, replay_client
+
+    recorded = load_cassette(CASSETTES / "v2_text.yaml").interactions[0]
+    body = recorded.response.body_bytes()
+    packed = gzip.compress(body) if encoding == "gzip" else zlib.compress(body)
+    request = {"method": "POST", "uri": "https://api.cohere.com/v2/chat", "body": recorded.request.body.to_bytes()}
+    request["headers"] = {"content-type": "application/json"}
+    response = {
+        "status": {"code": 200, "message": "OK"},
+        "headers": {"content-type": ["text/event-stream"], "content-encoding": [encoding]},
+        "body": {"string": packed},
+    }
+    source = _vcrpy_cassette(tmp_path / "vcr" / "test_stream.yaml", [(request, response)])
+    assert "!!binary" in source.read_text()
+    kwargs = {k: v for k, v in recorded.request.body.json.items() if k != "stream"}
+    with vcr.use_cassette(str(source), record_mode="none"):
+        under_vcrpy = [e.model_dump() for e in cohere.ClientV2(api_key="k").chat_stream(**kwargs)]
+    converted = read_vcr(source)
+    stream = converted.interactions[0].response.stream
+    assert stream is not None and stream.body() == body
+    assert "content-encoding" not in converted.interactions[0].response.headers
+    replayed = [e.model_dump() for e in replay_client(converted).chat_stream(**kwargs)]
+    assert replayed == under_vcrpy and len(replayed) == 73
+    assert collect(replay_client(converted).chat_stream(**kwargs)).text.startswith("Hi there!")
+
+
+def test_a_body_that_does_not_decode_is_named_with_its_place(tmp_path: Path) -> None:
+    request = {"method": "POST", "uri": "https://api.cohere.com/v2/chat", "body": b"{}", "headers": {}}
+    response = {
+        "status": {"code": 200, "message": "OK"},
+        "headers": {"content-type": ["application/json"], "content-encoding": ["gzip"]},
+        "body": {"string": b"\x1f\x8b\x08 this is not gzip"},
+    }
+    source = _vcrpy_cassette(tmp_path / "broken.yaml", [(request, response)])
+    with pytest.raises(CassetteError) as caught:
+        read_vcr(source)
+    assert str(source) in str(caught.value)
+    assert "interactions[0]: the response body is gzip-encoded and does not decode" in str(caught.value)
+
+
+def test_a_tree_converts_file_by_file_keeping_its_layout_and_naming_each_failure(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = _vcr_file(tmp_path, headers={}, uri="https://api.cohere.com/v2/chat").read_text()
+    tree = tmp_path / "tests" / "cassettes"
+    (tree / "test_chat").mkdir(parents=True)
+    (tree / "test_chat" / "test_a.yaml").write_text(good)
+    (tree / "test_chat" / "test_b.yml").write_text(good)
+    (tree / "test_other").mkdir()
+    (tree / "test_other" / "test_cut.yaml").write_text(good[: len(good) // 3])  # a cut file, in the middle
+    (tree / "test_other" / "test_c.yaml").write_text(good)  # after the broken one: still converted
+    out = tmp_path / "converted"
+    assert main(["import-vcr", str(tree), "-o", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*.yaml")) == [
+        "test_chat/test_a.yaml",
+        "test_chat/test_b.yaml",
+        "test_other/test_c.yaml",
+    ]
+    (failure,) = [line for line in captured.err.splitlines() if "not converted" in line]
+    assert failure.startswith(f"stream-replay: {tree / 'test_other' / 'test_cut.yaml'}: not converted: ")
+    assert "converted 3 of 4 cassette(s); 1 failed (see above)" in captured.out
+
+
+def test_two_sources_for_one_target_are_refused_before_anything_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = _vcr_file(tmp_path, headers={}, uri="https://api.cohere.com/v2/chat").read_text()
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "test_x.yaml").write_text(good)
+    out = tmp_path / "out"
+    assert (
+        main(
+            [
+                "import-vcr",
+                str(tmp_path / "a" / "test_x.yaml"),
+                str(tmp_path / "b" / "test_x.yaml"),
+                "-o",
+                str(out),
+                "--force",
+            ]
+        )
+        == 2
+    )
+    assert "would both be written to" in capsys.readouterr().err
+    assert not out.exists()

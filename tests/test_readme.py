@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -58,3 +59,80 @@ def test_the_readme_mismatch_message_is_what_pytest_prints(pytester: pytest.Pyte
     printed = [line.rstrip() for line in result.stdout.lines]
     missing = [line for line in expected if line not in printed]
     assert missing == []
+
+
+def _migration_steps() -> tuple[str, str]:
+    """The ini and conftest blocks of README, 'Moving from pytest-recording', as written."""
+    text = README.read_text()
+    section = text[text.index("### Moving from pytest-recording") : text.index("### Keeping your vcrpy")]
+    ini = re.search(r"```ini\n(.*?)```", section, re.S)
+    conftest = re.search(r"```python\n(.*?)```", section, re.S)
+    assert ini is not None and conftest is not None
+    return textwrap.dedent(ini.group(1)), textwrap.dedent(conftest.group(1))
+
+
+PYTEST_RECORDING_SUITE = """
+import copy
+
+import cohere
+import pytest
+
+REQUEST = {request}
+
+
+def answer(request):
+    co = cohere.ClientV2()
+    return "".join(
+        e.delta.message.content.text for e in co.chat_stream(**request) if e.type == "content-delta"
+    )
+
+
+@pytest.mark.vcr
+def test_reply():
+    assert answer(REQUEST).startswith("Hi there!")
+
+
+@pytest.mark.vcr
+def test_reply_with_a_newer_model():
+    drifted = copy.deepcopy(REQUEST)
+    drifted["model"] = "command-r-08-2024"
+    assert answer(drifted).startswith("Hi there!")
+"""
+
+
+def test_the_migration_from_pytest_recording_works_word_for_word(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pytest-recording suite (vcrpy cassettes at pytest-recording's default paths) passes
+    under pytest-recording, then, after the README's steps as written, through the plugin,
+    with each drifted field reported for its test."""
+    import json
+
+    from stream_replay import load_cassette
+    from stream_replay.vcr.exporter import export_vcr
+
+    monkeypatch.setenv("CO_API_KEY", "dummy-key-for-the-sdk")
+    cassette = load_cassette(README.parent / "cassettes" / "v2_text.yaml")
+    request = {k: v for k, v in cassette.interactions[0].request.body.json.items() if k != "stream"}
+    pytester.makepyfile(test_chat=PYTEST_RECORDING_SUITE.format(request=json.dumps(request)))
+    for name in ("test_reply", "test_reply_with_a_newer_model"):
+        export_vcr(cassette, pytester.path / "cassettes" / "test_chat" / f"{name}.yaml")
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    before = pytester.runpytest("--record-mode=none", "--block-network")
+    before.assert_outcomes(passed=2)  # vcrpy never compares bodies
+
+    ini, conftest = _migration_steps()
+    pytester.makeini(ini + "asyncio_default_fixture_loop_scope = function\n")
+    pytester.makeconftest(conftest)
+    after = pytester.runpytest()
+    after.assert_outcomes(passed=2)
+    out = [line.rstrip() for line in after.stdout.lines]
+    assert any("stream-replay: requests answered despite drift (drift=accept)" in line for line in out)
+    drifted = "test_chat.py::test_reply_with_a_newer_model: POST /v2/chat was answered"
+    assert any(line.startswith(drifted) for line in out)
+    assert "    model: 'command-r' -> 'command-r-08-2024'" in out
+    assert not any(line.startswith("test_chat.py::test_reply: ") for line in out)  # no drift, nothing said
+    assert (
+        "stream-replay: 2 cassettes replayed, 0 recorded, 0 unplayed interactions, 1 request answered despite drift"
+        in out
+    )

@@ -35,7 +35,7 @@ from typing import Any
 
 import yaml
 
-from ..errors import CassetteError, UnsafeCassetteError
+from ..errors import CassetteError, UnsafeCassetteError, VcrpyCassetteError
 from ..wire import WireEvent
 from .eventblock import EventBlock
 from .files import write_atomic
@@ -324,11 +324,12 @@ class _Reader:
             )
         if doc.get("format") != FORMAT_NAME:
             if "format" not in doc and _looks_like_vcrpy(doc):
-                raise self.fail(
-                    "(top level)",
+                raise VcrpyCassetteError(
                     "this is a vcrpy cassette, not a stream_replay cassette",
-                    f"convert it: stream-replay import-vcr {self.path or 'FILE'} -o DIR",
+                    path=self.path,
                     line=1,
+                    place="(top level)",
+                    fix=f"convert it: stream-replay import-vcr {self.path or 'FILE'} -o DIR",
                 )
             raise self.fail(
                 "format",

@@ -13,10 +13,11 @@ def add_parsers(commands: Any) -> None:
     imp = commands.add_parser(
         "import-vcr",
         help="convert vcrpy / pytest-recording cassettes into stream_replay cassettes",
-        description="Reads each SRC with vcrpy's own loader and writes DIR/<name>.yaml; "
-        "credential headers and query parameters are dropped.",
+        description="Reads each SRC (a vcrpy cassette, or a folder: every *.yaml/*.yml below it) with "
+        "vcrpy's own loader and writes DIR/<name>.yaml, keeping a folder's tree under DIR; credential "
+        "headers and query parameters are dropped. Every file is attempted; exit 1 if any failed.",
     )
-    imp.add_argument("sources", nargs="+", type=Path, metavar="SRC")
+    imp.add_argument("sources", nargs="+", type=Path, metavar="SRC", help="a vcrpy cassette or a folder of them")
     imp.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
     imp.add_argument("--force", action="store_true", help="overwrite existing files in DIR")
     imp.add_argument(
@@ -49,7 +50,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def import_vcr(sources: list[Path], output: Path, *, force: bool, source: list[str]) -> int:
+    """Convert every vcrpy cassette ``sources`` stand for (files, or folders: every
+    ``*.yaml``/``*.yml`` below, the tree kept under ``output``). Every file is attempted;
+    each failure is one line naming the file and why. 0 when all converted, 1 when some
+    did not, 2 for a usage error (nothing written)."""
     from ..cassette import save_cassette
+    from ..errors import StreamReplayError
     from ..vcr.importer import read_vcr
 
     extra: dict[str, str] = {}
@@ -59,14 +65,49 @@ def import_vcr(sources: list[Path], output: Path, *, force: bool, source: list[s
             print(f"stream-replay: --source {item!r}: expected KEY=VALUE", file=sys.stderr)
             return 2
         extra[key] = value
-    converted = []
-    for src in sources:
-        cassette = read_vcr(src, source=extra or None)
-        target = output / (src.stem + ".yaml")
-        save_cassette(cassette, target, overwrite=force)
+    try:
+        plan = _targets(sources, output)
+    except ValueError as exc:
+        print(f"stream-replay: {exc}", file=sys.stderr)
+        return 2
+    converted = failed = 0
+    for src, target in plan:
+        try:
+            cassette = read_vcr(src, source=extra or None)
+            save_cassette(cassette, target, overwrite=force)
+        except (StreamReplayError, OSError) as exc:
+            failed += 1
+            reason = str(exc) if isinstance(exc, StreamReplayError) else f"{exc.strerror or exc} ({exc.filename})"
+            print(f"stream-replay: {src}: not converted: {reason}", file=sys.stderr)
+            continue
+        converted += 1
         streams = sum(1 for i in cassette.interactions if i.response.stream is not None)
         events = sum(len(i.response.stream.events) for i in cassette.interactions if i.response.stream)
-        converted.append(target)
         print(f"{src} -> {target}: {len(cassette.interactions)} interactions, {streams} streams, {events} events")
-    print(f"converted {len(converted)} cassette(s)")
-    return 0
+    print(f"converted {converted} of {len(plan)} cassette(s)" + (f"; {failed} failed (see above)" if failed else ""))
+    return 1 if failed else 0
+
+
+def _targets(sources: list[Path], output: Path) -> list[tuple[Path, Path]]:
+    """(vcrpy cassette, where its conversion goes) for every file ``sources`` stand for."""
+    plan: list[tuple[Path, Path]] = []
+    for src in sources:
+        if src.is_dir():
+            found = sorted(p for p in src.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+            if not found:
+                raise ValueError(f"{src}: no vcrpy cassettes (*.yaml, *.yml) in this folder")
+            plan.extend((path, output / path.relative_to(src).with_suffix(".yaml")) for path in found)
+        elif src.is_file():
+            plan.append((src, output / (src.stem + ".yaml")))
+        elif src.exists():
+            raise ValueError(f"{src}: neither a file nor a folder")
+        else:
+            raise ValueError(f"{src}: no such file or folder")
+    seen: dict[Path, Path] = {}
+    for src, target in plan:
+        if target in seen and seen[target] != src:
+            raise ValueError(
+                f"{seen[target]} and {src} would both be written to {target}; convert them into different folders"
+            )
+        seen[target] = src
+    return plan

@@ -33,7 +33,7 @@ import httpx
 
 from ..cassette import Cassette, Interaction, load_cassette
 from ..cassette.files import folder_lock
-from ..errors import MissingCassetteError, NoMatchError, StreamReplayError
+from ..errors import MissingCassetteError, NoMatchError, StreamReplayError, VcrpyCassetteError
 from ..recording.client import SDK_TIMEOUT
 from ..recording.recorder import Recorder
 from ..replay.client import PLACEHOLDER_KEY
@@ -53,14 +53,21 @@ _cache_lock = threading.Lock()
 
 def load_cached(path: Path) -> Cassette:
     """``load_cassette``, parsed once per run while the file is unchanged (cassettes are
-    immutable; each test's transport keeps its own play counts)."""
+    immutable; each test's player keeps its own play counts). A vcrpy cassette (a
+    pytest-recording suite's) is read as it is, converted in memory."""
     stat = path.stat()
     with _cache_lock:
         hit = _cache.get(path)
         if hit is not None and hit[0] == stat.st_mtime_ns and hit[1] == stat.st_size:
             _cache.move_to_end(path)
             return hit[2]
-    cassette = load_cassette(path)
+    try:
+        cassette = load_cassette(path)
+    except VcrpyCassetteError:
+        # A pytest-recording suite moving over: its cassettes are read as they are.
+        from ..vcr.importer import read_vcr
+
+        cassette = read_vcr(path)
     with _cache_lock:
         _cache[path] = (stat.st_mtime_ns, stat.st_size, cassette)
         while len(_cache) > _CACHE_SIZE:

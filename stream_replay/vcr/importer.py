@@ -3,9 +3,13 @@
 The file is read with vcrpy's own loader, so whatever vcrpy accepts converts.
 Streams (``text/event-stream`` from ``/v2/chat``, ``application/stream+json`` from
 ``/v1/chat``) become event-by-event streams that encode back to the recorded body
-byte for byte; other interactions keep their bodies. Credential headers and
-credential query parameters are dropped. vcrpy keeps no per-event timing, so the
-imported streams say ``timing: none``.
+byte for byte; other interactions keep their bodies. A compressed response body
+(``content-encoding: gzip``, ``deflate``, ``br`` where vcrpy can decode it, stored by
+vcrpy as ``!!binary``) is decoded with vcrpy's own ``decode_response``, as vcrpy does
+for ``decode_compressed_response``: the bytes kept are the ones the SDK read after
+httpx decoded them, so a replay gives the consumer exactly what it got. Credential
+headers and credential query parameters are dropped. vcrpy keeps no per-event timing,
+so the imported streams say ``timing: none``.
 
 PYTEST_DONT_REWRITE
 """
@@ -76,12 +80,14 @@ def _text(value: Any) -> str:
 
 
 def _interaction(path: Path, index: int, req: Any, res: dict[str, Any]) -> Interaction:
+    place = f"interactions[{index}]"
     request = Request(
         method=str(req.method).upper(),
         url=scrub_url(str(req.uri)),
         headers=keep_headers(_headers(req.headers), REQUEST_HEADERS),
-        body=Body.of_text(_text(req.body)),
+        body=Body.of_text(_utf8(req.body, path, f"{place}.request.body")),
     )
+    res = _decoded(res, path, place)
     headers = _headers(res.get("headers"))
     status = int(res["status"]["code"])
     body = res.get("body", {}).get("string", b"")
@@ -93,7 +99,64 @@ def _interaction(path: Path, index: int, req: Any, res: dict[str, Any]) -> Inter
         events = tuple(decode(raw, fmt))
         stream = Stream(fmt, events, "completed" if is_terminated(events, fmt) else "truncated")
         return Interaction(request, Response(status=status, headers=kept, stream=stream))
-    return Interaction(request, Response(status=status, headers=kept, body=Body.of_text(_text(raw))))
+    return Interaction(request, Response(status=status, headers=kept, body=Body.of_text(_utf8(raw, path, place))))
+
+
+def _decoded(res: dict[str, Any], path: Path, place: str) -> dict[str, Any]:
+    """``res`` with a compressed body decoded as vcrpy decodes it; ``CassetteError``
+    naming the encoding when vcrpy cannot."""
+    from vcr.filters import decode_response
+
+    encodings = [v for k, v in _headers(res.get("headers")) if k.lower() == "content-encoding"]
+    if not encodings or encodings == ["identity"]:
+        return res
+    try:
+        decoded: dict[str, Any] = decode_response(res)
+    except Exception as exc:  # zlib.error, brotli's errors: the body does not decode
+        raise CassetteError(
+            f"{place}: the response body is {', '.join(encodings)}-encoded and does not decode ({exc})",
+            path=path,
+            fix="restore the cassette from version control, or record it again",
+        ) from None
+    before = res.get("body", {}).get("string", b"")
+    after = decoded.get("body", {}).get("string", b"")
+    if isinstance(after, bytes) and after == before and not _is_utf8(after):
+        # vcrpy hands back a body it cannot decompress as it was ("already decompressed")
+        raise CassetteError(
+            f"{place}: the response body is {', '.join(encodings)}-encoded and does not decode",
+            path=path,
+            fix="restore the cassette from version control, or record it again",
+        )
+    left = [v for k, v in _headers(decoded.get("headers")) if k.lower() == "content-encoding"]
+    if left:
+        raise CassetteError(
+            f"{place}: the response body is {', '.join(left)}-encoded, which vcrpy cannot decode here",
+            path=path,
+            fix="install the decoder vcrpy uses for it (brotli for br), or record the cassette again",
+        )
+    return decoded
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _utf8(value: Any, path: Path, place: str) -> str:
+    """The body as text; ``CassetteError`` for bytes that are not UTF-8 (a cassette holds text)."""
+    text = _text(value)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise CassetteError(
+            f"{place}: the body is binary (byte {exc.start} is not UTF-8), and stream_replay cassettes hold text",
+            path=path,
+            fix="leave this cassette to vcrpy, or record the interaction again through stream_replay",
+        ) from None
+    return text
 
 
 def _recorded_at(responses: list[dict[str, Any]]) -> str | None:
