@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 _RUN = pytest.StashKey[Run]()
 _RAISED = pytest.StashKey["BaseException | None"]()
+_TEST = pytest.StashKey["StreamReplay"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -74,14 +75,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("stream_replay_mode", "default record mode of stream_replay tests (none)", default="")
     parser.addini("stream_replay_dir", "folder of stream_replay cassettes, relative to the ini file", default="")
     parser.addini("stream_replay_drift", "fail (default) or accept: see --stream-replay-drift", default="")
+    parser.addini(
+        "stream_replay_record_errors",
+        "error answers recording keeps: deterministic (default: 400, 404, 422...; not 401, 403, 408, 429, "
+        "5xx or serve's own 404), all, none",
+        default="",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "stream_replay(cassette=None, **options): replay Cohere streams from a stream_replay cassette "
-        "(options: mode, dir, speed, fast, match_on, ignore_fields, ignore_patterns, drift, allow_repeats, "
-        "report_unplayed, faults)",
+        "(options: mode, dir, speed, fast, match_on, ignore_fields, ignore_patterns, drift, record_errors, "
+        "allow_repeats, report_unplayed, faults)",
     )
     try:
         config.stash[_RUN] = Run(config)
@@ -111,6 +118,7 @@ def stream_replay(request: pytest.FixtureRequest, stream_replay_config: Any) -> 
     """This test's cassette; ``stream_replay.client(cohere.ClientV2)`` gives a client for it."""
     run = request.config.stash[_RUN]
     test = run.begin(request.node, stream_replay_config)
+    request.node.stash[_TEST] = test
     try:
         yield test
     finally:
@@ -179,6 +187,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     excinfo = call.excinfo
     if excinfo is None or call.when != "call":
         return
+    test = item.stash.get(_TEST, None)
+    unwanted = test.replayed_unwanted_errors() if test is not None else []
+    if test is not None and unwanted:
+        outcome.get_result().sections.append(
+            (
+                "stream-replay",
+                "This test replayed error answers that a recording made now would leave out:\n"
+                + "\n".join(f"  {line}" for line in unwanted)
+                + "\nIf they were recorded by mistake (an expired key, a rate limit), record the cassette again:\n"
+                + f"  {test.command('rewrite')}",
+            )
+        )
     from .errors import NoMatchError
     from .plugin.report import short_failure
 
@@ -201,6 +221,15 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_sep("-", "stream-replay: unplayed interactions")
         for line in report:
             terminalreporter.write_line(line)
+    for field, title in (
+        ("error_answers", "error answers recorded (record_errors)"),
+        ("skipped", "answers not recorded (record_errors)"),
+    ):
+        found = run.stats.per_test(field)
+        if found:
+            terminalreporter.write_sep("-", f"stream-replay: {title}")
+            for line in found:
+                terminalreporter.write_line(line)
     drifted = run.stats.drift_report()
     if drifted:
         terminalreporter.write_sep("-", "stream-replay: requests answered despite drift (drift=accept)")

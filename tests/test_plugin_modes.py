@@ -42,7 +42,7 @@ def test_once_records_a_missing_cassette_then_replays_it_without_the_api(
     write_project(pytester, PICKLE)
     first = pytester.runpytest("--stream-replay-mode=once")
     first.assert_outcomes(passed=1)
-    assert "stream-replay: 0 cassettes replayed, 1 recorded, 0 unplayed interactions" in lines(first)
+    assert "stream-replay: 0 cassettes replayed, 1 recorded (1 interaction), 0 unplayed interactions" in lines(first)
     assert upstream.hits == 1
     assert requests_in(cassette(pytester)) == ["pickle"]
     assert KEY not in cassette(pytester).read_text()
@@ -73,7 +73,7 @@ def test_pickle():
     )
     result = pytester.runpytest("--stream-replay-mode=new_episodes")
     result.assert_outcomes(passed=1)
-    assert "stream-replay: 1 cassette replayed, 1 recorded, 0 unplayed interactions" in lines(result)
+    assert "stream-replay: 1 cassette replayed, 1 recorded (1 interaction), 0 unplayed interactions" in lines(result)
     assert upstream.hits == 1
     assert requests_in(cassette(pytester)) == ["pickle", "citations"]
 
@@ -83,7 +83,7 @@ def test_all_records_every_request_again_and_replays_nothing(pytester: pytest.Py
     write_project(pytester, PICKLE)
     result = pytester.runpytest("--stream-replay-mode=all")
     result.assert_outcomes(passed=1)
-    assert "stream-replay: 0 cassettes replayed, 1 recorded, 0 unplayed interactions" in lines(result)
+    assert "stream-replay: 0 cassettes replayed, 1 recorded (1 interaction), 0 unplayed interactions" in lines(result)
     assert upstream.hits == 1
     assert requests_in(cassette(pytester)) == ["pickle", "pickle"]
 
@@ -93,7 +93,7 @@ def test_rewrite_deletes_the_cassette_then_records_it(pytester: pytest.Pytester,
     write_project(pytester, PICKLE)
     result = pytester.runpytest("--stream-replay-mode=rewrite")
     result.assert_outcomes(passed=1)
-    assert "stream-replay: 0 cassettes replayed, 1 recorded, 0 unplayed interactions" in lines(result)
+    assert "stream-replay: 0 cassettes replayed, 1 recorded (1 interaction), 0 unplayed interactions" in lines(result)
     assert requests_in(cassette(pytester)) == ["pickle"]
 
 
@@ -122,7 +122,7 @@ def test_c():
     # test_c's request was recorded by test_a in this run: replayed, not recorded twice
     assert requests_in(shared) == ["pickle", "citations"]
     assert upstream.hits == 2
-    assert "stream-replay: 1 cassette replayed, 1 recorded, 0 unplayed interactions" in lines(result)
+    assert "stream-replay: 1 cassette replayed, 1 recorded (2 interactions), 0 unplayed interactions" in lines(result)
 
 
 def test_the_cassette_dir_option_places_cassettes_by_test_path(pytester: pytest.Pytester, upstream: Upstream) -> None:

@@ -123,7 +123,7 @@ def test_an_interaction_is_unplayed_only_if_no_test_played_or_recorded_it() -> N
     assert stats.summary() == "stream-replay: 1 cassette replayed, 0 recorded, 1 unplayed interaction"
     stats.add([_use("t3", 2, [], recorded=[2])])  # recorded this run: not stale
     assert stats.unplayed() == []
-    assert stats.summary() == "stream-replay: 1 cassette replayed, 1 recorded, 0 unplayed interactions"
+    assert stats.summary() == "stream-replay: 1 cassette replayed, 1 recorded (1 interaction), 0 unplayed interactions"
 
 
 def test_one_test_opting_out_silences_its_cassette() -> None:

@@ -100,6 +100,7 @@ def assert_no_canary(folder: Path) -> None:
 # --------------------------------------------------------------------------- the whole corpus
 
 
+@pytest.mark.slow
 @needs_corpus
 @pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
 def test_recording_every_corpus_stream_keeps_events_order_and_bytes(
@@ -191,8 +192,12 @@ def test_http_errors_are_recorded_and_replayed_as_the_same_sdk_exception(
     body = {"message": f"recorded error {status}"}
     kwargs = {"model": "command-r", "messages": [{"role": "user", "content": "hi"}]}
     wire_server.queue(Reply.json(status, body, headers))
+    # 429 and 500 are kept only when asked (record_errors='all'); 422 by default
+    policy = "all" if status in (429, 500) else "deterministic"
     with (
-        record_client(tmp_path / "e.yaml", cohere.ClientV2, api_key=CANARY, base_url=wire_server.url) as co,
+        record_client(
+            tmp_path / "e.yaml", cohere.ClientV2, record_errors=policy, api_key=CANARY, base_url=wire_server.url
+        ) as co,
         pytest.raises(error) as live,
     ):
         list(co.chat_stream(**kwargs, request_options={"max_retries": 0}))
@@ -342,3 +347,62 @@ def test_temporaries_left_by_killed_saves_are_cleaned_up_once_stale(tmp_path: Pa
     assert not stale.exists()
     assert fresh.exists()  # might still be another writer's save in progress
     assert len(load_cassette(path).interactions) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "policy", "kept"),
+    [
+        (401, "deterministic", False),
+        (403, "deterministic", False),
+        (408, "deterministic", False),
+        (429, "deterministic", False),
+        (500, "deterministic", False),
+        (503, "deterministic", False),
+        (400, "deterministic", True),
+        (404, "deterministic", True),
+        (422, "deterministic", True),
+        (401, "all", True),
+        (422, "none", False),
+    ],
+)
+def test_record_errors_keeps_what_a_user_wants_kept_and_says_what_it_left_out(
+    tmp_path: Path, wire_server: WireServer, status: int, policy: str, kept: bool
+) -> None:
+    """An expired key (401) or a rate limit (429) recorded would be replayed as the answer
+    forever: left out by default, each with a warning that says why and how to keep it."""
+    from stream_replay.errors import StreamReplayWarning
+
+    wire_server.queue(Reply.json(status, {"message": f"error {status}"}, {}))
+    path = tmp_path / "e.yaml"
+    with (
+        warnings.catch_warnings(record=True) as caught,
+        record_client(path, cohere.ClientV2, record_errors=policy, api_key=CANARY, base_url=wire_server.url) as co,
+        pytest.raises(cohere.core.ApiError) as live,
+    ):
+        warnings.simplefilter("always")
+        list(co.chat_stream(model="command-r", messages=[], request_options={"max_retries": 0}))
+    assert live.value.status_code == status
+    said = [str(w.message) for w in caught if issubclass(w.category, StreamReplayWarning)]
+    if kept:
+        assert load_cassette(path).interactions[0].response.status == status
+        assert said == []
+    else:
+        assert not path.exists()
+        (message,) = said
+        assert message.startswith(f"not recorded: POST {wire_server.url}/v2/chat -> HTTP {status} ")
+        assert message.endswith("pass record_errors='all'")
+
+
+def test_serves_own_no_match_answer_is_never_recorded(tmp_path: Path) -> None:
+    from stream_replay.errors import StreamReplayWarning
+    from stream_replay.serve import ReplayServer
+
+    path = tmp_path / "e.yaml"
+    with (
+        ReplayServer([CASSETTES / "v2_text.yaml"], speed=0) as server,
+        pytest.warns(StreamReplayWarning, match="serve's own 'no recorded interaction' answer"),
+        record_client(path, cohere.ClientV2, record_errors="all", api_key=CANARY, base_url=server.url) as co,
+        pytest.raises(cohere.NotFoundError),
+    ):
+        list(co.chat_stream(model="command-r", messages=[{"role": "user", "content": "not recorded"}]))
+    assert not (tmp_path / "e.yaml").exists()

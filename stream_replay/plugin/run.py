@@ -164,9 +164,10 @@ def _run_layers(config: pytest.Config) -> tuple[list[Layer], list[Layer], str | 
     directory = str(config.getini("stream_replay_dir") or "").strip()
     if directory:
         ini.append((f"stream_replay_dir in {ini_file}", {"dir": str(ini_base / directory)}))
-    drift = str(config.getini("stream_replay_drift") or "").strip()
-    if drift:
-        ini.append((f"stream_replay_drift in {ini_file}", {"drift": drift}))
+    for option in ("drift", "record_errors"):
+        value = str(config.getini(f"stream_replay_{option}") or "").strip()
+        if value:
+            ini.append((f"stream_replay_{option} in {ini_file}", {option: value}))
     cli: list[Layer] = []
     cli_drift = config.getoption("stream_replay_drift")
     if cli_drift:

@@ -132,6 +132,8 @@ class StreamReplay:
         self.fast_path_notes: list[str] = []
         #: The requests answered despite drift (``drift="accept"``), each with its fields.
         self.drifts: list[str] = []
+        #: Answers a recording left out of the cassette (``record_errors``), and why.
+        self.skipped: list[str] = []
         self._recorder: Recorder | None = None
         self._missing: list[MissingCassetteError] = []
         self._sync_http: httpx.Client | None = None
@@ -211,7 +213,35 @@ class StreamReplay:
             requests=requests,
             notes=list(self.fast_path_notes),
             drifts=list(self.drifts),
+            skipped=list(self.skipped),
+            error_answers=self._error_answers(),
         )
+
+    def _error_answers(self) -> list[str]:
+        """Each error answer this test recorded: ``interactions[i] POST /v2/chat -> HTTP 422``."""
+        recorder = self._recorder
+        if recorder is None:
+            return []
+        return [
+            f"{self.display}: interactions[{index}] {i.request.method} {i.request.url} -> HTTP {i.response.status}"
+            for i, index in zip(recorder.recorded, recorder.recorded_indexes, strict=True)
+            if i.response.status >= 400
+        ]
+
+    def replayed_unwanted_errors(self) -> list[str]:
+        """Error answers this test replayed that a recording made now would leave out
+        (a 401 or a 429 recorded by an earlier version, or by record_errors='all')."""
+        from ..recording.policy import skip_reason
+
+        player = self._player
+        if player is None:
+            return []
+        found = []
+        for index in player.played():
+            response = player.cassette.interactions[index].response
+            if response.status >= 400 and skip_reason(response.status, {}, "deterministic") is not None:
+                found.append(f"{self.display}: interactions[{index}] is a recorded HTTP {response.status}")
+        return found
 
     # ---------------------------------------------------------------- deciding
 
@@ -251,6 +281,8 @@ class StreamReplay:
                         path,
                         [key] if key else [],
                         async_=httpx.AsyncHTTPTransport(limits=httpx.Limits(max_keepalive_connections=0)),
+                        record_errors=self.settings["record_errors"],
+                        on_skip=self.skipped.append,
                     )
             return self._use
 
@@ -310,6 +342,10 @@ class StreamReplay:
                 self.fast_path_notes.append(note)
 
     # ---------------------------------------------------------------- answering
+
+    def command(self, mode: str) -> str:
+        """The command that runs this test in ``mode``."""
+        return self._command(mode)
 
     def _missing_error(self, request: httpx.Request) -> MissingCassetteError:
         incoming = view(request.method, str(request.url), request.content)

@@ -39,6 +39,7 @@ DEFAULTS: dict[str, Any] = {
     "ignore_fields": (),
     "ignore_patterns": (),
     "drift": "fail",
+    "record_errors": "deterministic",
     "allow_repeats": False,
     "report_unplayed": True,
     "faults": (),
@@ -129,6 +130,13 @@ def _check(name: str, value: Any, source: str) -> Any:
                 f"{where}: expected 'fail' (the default: a request whose body differs from every recording "
                 "fails) or 'accept' (answer it from the recording that matches but for the body, and report "
                 "the fields that drifted)."
+            )
+        return value
+    if name == "record_errors":
+        if value not in ("deterministic", "all", "none"):
+            raise ConfigError(
+                f"{where}: expected 'deterministic' (the default: keep 2xx and request errors such as 400 "
+                "and 422; leave out 401/403, 408/429/5xx and serve's own 404), 'all' or 'none'."
             )
         return value
     if name in ("match_on", "ignore_fields", "ignore_patterns"):

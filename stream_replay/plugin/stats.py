@@ -25,6 +25,8 @@ class UseRecord(TypedDict):
     requests: dict[str, str]  # index -> description, for its unplayed ones
     notes: list[str]  # why the fast path stepped aside for a client
     drifts: list[str]  # requests answered despite drift, with the fields that drifted
+    skipped: list[str]  # answers a recording left out (record_errors), and why
+    error_answers: list[str]  # error answers it recorded
 
 
 class _Cassette:
@@ -89,6 +91,10 @@ class RunStats:
                 lines.append(f"{record['test']}: {message.removeprefix('stream_replay: ')}")
         return lines
 
+    def per_test(self, field: str) -> list[str]:
+        """``<test>: <line>`` for each line of ``field`` (``skipped``, ``error_answers``) of every record."""
+        return [f"{record['test']}: {line}" for record in self.records for line in record.get(field, [])]  # type: ignore[attr-defined]
+
     def summary(self) -> str | None:
         """``stream-replay: 12 cassettes replayed, 2 recorded, 0 unplayed interactions``,
         or None when no test used stream_replay."""
@@ -97,11 +103,13 @@ class RunStats:
         cassettes = self._by_cassette()
         replayed = sum(1 for entry in cassettes.values() if entry.played)
         recorded = sum(1 for entry in cassettes.values() if entry.recorded)
+        interactions = sum(len(record["recorded"]) for record in self.records)
         unplayed = len(self.unplayed())
         drifted = sum(len(record.get("drifts", [])) for record in self.records)
         accepted = f", {_plural(drifted, 'request')} answered despite drift" if drifted else ""
+        into = f" ({_plural(interactions, 'interaction')})" if recorded else ""
         return (
-            f"stream-replay: {_plural(replayed, 'cassette')} replayed, {recorded} recorded, "
+            f"stream-replay: {_plural(replayed, 'cassette')} replayed, {recorded} recorded{into}, "
             f"{_plural(unplayed, 'unplayed interaction')}{accepted}"
         )
 

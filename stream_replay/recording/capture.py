@@ -23,6 +23,7 @@ from ..cassette.model import Body, Interaction, Outcome, Request, Response, Stre
 from ..cassette.redaction import REQUEST_HEADERS, RESPONSE_HEADERS, keep_headers, scrub_url
 from ..errors import TruncatedStreamWarning
 from ..wire import WireEvent, decode, encode_event, format_of, is_terminated
+from .policy import MARK_HEADER
 
 
 def recorded_request(request: httpx.Request) -> Request:
@@ -47,6 +48,8 @@ class Capture:
         self.request = request
         self.status = response.status_code
         self.headers = keep_headers(response.headers.multi_items(), RESPONSE_HEADERS)
+        #: The marks a replay server puts on answers of its own (never stored).
+        self.marks = {MARK_HEADER: response.headers.get(MARK_HEADER, "")}
         self.format = format_of(response.status_code, response.headers.get("content-type", ""))
         self.started = started
         self.chunks: list[bytes] = []

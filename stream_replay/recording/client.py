@@ -13,6 +13,7 @@ from typing import Any, Generic, TypeVar, cast
 import httpx
 
 from ..cassette.model import Interaction
+from .policy import RecordErrors, check_policy
 from .recorder import Recorder
 
 C = TypeVar("C")
@@ -29,7 +30,13 @@ class RecordingSession(Generic[C]):
     (a secret found in it, an unreadable cassette) raises.
     """
 
-    def __init__(self, path: str | os.PathLike[str], cls: type[C], client_kwargs: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        cls: type[C],
+        client_kwargs: dict[str, Any],
+        record_errors: RecordErrors = "deterministic",
+    ) -> None:
         key = client_kwargs.get("api_key")
         if key is None:
             key = os.environ.get("CO_API_KEY")
@@ -41,10 +48,10 @@ class RecordingSession(Generic[C]):
         self.http: httpx.Client | httpx.AsyncClient
         secrets = [key] if isinstance(key, str) else []
         if is_async_client(cls):
-            self.recorder = Recorder(path, secrets, async_=httpx.AsyncHTTPTransport())
+            self.recorder = Recorder(path, secrets, async_=httpx.AsyncHTTPTransport(), record_errors=record_errors)
             self.http = httpx.AsyncClient(transport=self.recorder.transport, timeout=timeout)
         else:
-            self.recorder = Recorder(path, secrets, sync=httpx.HTTPTransport())
+            self.recorder = Recorder(path, secrets, sync=httpx.HTTPTransport(), record_errors=record_errors)
             self.http = httpx.Client(transport=self.recorder.transport, timeout=timeout)
         self.client: C = cls(httpx_client=self.http, **client_kwargs)  # type: ignore[call-arg]
 
@@ -87,7 +94,11 @@ class RecordingSession(Generic[C]):
 
 
 def record_client(
-    path: str | os.PathLike[str], client: type[C] | None = None, **client_kwargs: Any
+    path: str | os.PathLike[str],
+    client: type[C] | None = None,
+    *,
+    record_errors: RecordErrors = "deterministic",
+    **client_kwargs: Any,
 ) -> RecordingSession[C]:
     """Record what a genuine ``client`` (default ``cohere.ClientV2``) does into ``path``.
 
@@ -97,11 +108,14 @@ def record_client(
     event with the time each event arrived, while the consumer receives every chunk as
     soon as it arrives. Streams that fail, end without their terminator or are
     abandoned are recorded as such. Credential headers are never stored, and a save
-    that would contain the API key in use is refused.
+    that would contain the API key in use is refused. ``record_errors``: error answers
+    kept, per ``stream_replay.recording.policy`` (default ``"deterministic"``: 400, 404,
+    422... are kept; 401, 403, 408, 429, 5xx and serve's own 404 are not, each with a
+    warning; ``"all"``, ``"none"``).
     """
     from ..sdk import client_class
 
     cls: type[Any] = client_class(client)
     if "httpx_client" in client_kwargs:
         raise TypeError("record_client builds its own httpx client; do not pass httpx_client")
-    return RecordingSession(path, cast("type[C]", cls), client_kwargs)
+    return RecordingSession(path, cast("type[C]", cls), client_kwargs, check_policy(record_errors))

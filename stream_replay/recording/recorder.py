@@ -12,13 +12,14 @@ from __future__ import annotations
 import os
 import threading
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import httpx
 
 from ..cassette.model import Interaction
 from ..errors import StreamReplayError, StreamReplayWarning
 from .capture import Capture
+from .policy import HOW_TO_KEEP, RecordErrors, check_policy, skip_reason
 from .transport import RecordingTransport
 from .writer import CassetteWriter
 
@@ -28,7 +29,9 @@ class Recorder:
 
     ``sync``/``async_``: the real transports underneath (default: httpx's own, built on
     first use). ``secrets``: strings no save may contain; the bearer token of every
-    request sent is added to them.
+    request sent is added to them. ``record_errors``: which error answers are written
+    (``stream_replay.recording.policy``); each one left out is in ``skipped``, and
+    ``on_skip`` (default: a ``StreamReplayWarning``) is told why.
     """
 
     def __init__(
@@ -38,9 +41,15 @@ class Recorder:
         *,
         sync: httpx.BaseTransport | None = None,
         async_: httpx.AsyncBaseTransport | None = None,
+        record_errors: RecordErrors = "deterministic",
+        on_skip: Callable[[str], None] | None = None,
     ) -> None:
         self.writer = CassetteWriter(path, secrets=secrets)
+        self.policy = check_policy(record_errors)
+        self.on_skip = on_skip
         self.errors: list[BaseException] = []
+        #: Why each answer left out of the cassette was left out.
+        self.skipped: list[str] = []
         self.recorded: list[Interaction] = []
         #: Where each recorded interaction landed in the cassette file.
         self.recorded_indexes: list[int] = []
@@ -58,6 +67,17 @@ class Recorder:
     def _finished(self, capture: Capture, interaction: Interaction) -> None:
         with self._lock:
             self._open.discard(capture)
+        reason = skip_reason(interaction.response.status, capture.marks, self.policy)
+        if reason is not None:
+            request = interaction.request
+            message = f"not recorded: {request.method} {request.url} -> {reason}; {HOW_TO_KEEP}"
+            with self._lock:
+                self.skipped.append(message)
+            if self.on_skip is not None:
+                self.on_skip(message)
+            else:
+                warnings.warn(StreamReplayWarning(message), stacklevel=2)
+            return
         try:
             index = self.writer.append(interaction)
         except StreamReplayError as exc:

@@ -23,7 +23,8 @@ How it behaves, and why:
   players use ``allow_repeats=True``: matching interactions are still answered in
   recorded order first, then the first matching one answers again, forever.
 - **No match.** An unmatched request gets HTTP 404, ``content-type:
-  application/json``, body ``{"message": "..."}`` holding the ``NoMatchError`` text
+  application/json``, ``x-stream-replay: no-match`` (so that no recorder keeps it as
+  the API's answer), body ``{"message": "..."}`` holding the ``NoMatchError`` text
   of the cassette whose closest request is nearest (fewest differing matchers, then
   the smallest body distance): "Closest recorded: interactions[N] ..." and the field
   diff. The SDK raises its own ``NotFoundError`` carrying it.
@@ -76,6 +77,7 @@ import httpx
 
 from ..cassette import Cassette, load_cassette
 from ..errors import CassetteError, StreamReplayError
+from ..recording.policy import MARK_HEADER, NO_MATCH
 from .faults import Fault
 from .matching import DEFAULT_MATCH_ON, Matcher, RequestView, view
 from .player import Drift, Player
@@ -277,7 +279,9 @@ class ReplayServer:
                 chosen[0].mark(chosen[1])
         if chosen is None:
             body = json.dumps({"message": self._no_match(incoming)}).encode()
-            return _Answer(404, [("content-type", "application/json")], body=body, note="no recorded match")
+            # marked: no recorder (ours, vcrpy through our serializer) keeps it as the API's answer
+            headers = [("content-type", "application/json"), (MARK_HEADER, NO_MATCH)]
+            return _Answer(404, headers, body=body, note="no recorded match")
         player, index = chosen
         response = self.responder.respond(player.cassette, index, request, asynchronous=False, started=started)
         headers = [(k, v) for k, v in response.headers.items() if k.lower() not in _FRAMING_HEADERS]

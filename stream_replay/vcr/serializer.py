@@ -18,13 +18,15 @@ PYTEST_DONT_REWRITE
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import yaml
 
 from ..cassette.lines import LineError, format_block, parse_block
 from ..cassette.redaction import is_secret_name, scrub_url
-from ..errors import CassetteError
+from ..errors import CassetteError, StreamReplayWarning
+from ..recording.policy import MARK_HEADER, NO_MATCH
 from ..wire import decode, encode, format_of
 
 try:
@@ -54,8 +56,27 @@ def _content_type(headers: Any) -> str:
 
 
 def serialize(cassette_dict: dict[str, Any]) -> str:
-    """vcrpy's cassette data as YAML, Cohere streams one event per line, credentials out."""
+    """vcrpy's cassette data as YAML, Cohere streams one event per line, credentials out.
+    ``stream-replay serve``'s own "no recorded interaction" answers are left out: they
+    are not the API's (a ``StreamReplayWarning`` says so)."""
+    kept = []
     for interaction in cassette_dict.get("interactions", []):
+        headers = dict((interaction.get("response") or {}).get("headers") or {})
+        marks = {str(name).lower(): value for name, value in headers.items()}
+        mark = marks.get(MARK_HEADER)
+        if (mark[0] if isinstance(mark, list) and mark else mark) == NO_MATCH:
+            request = interaction.get("request") or {}
+            warnings.warn(
+                StreamReplayWarning(
+                    f"not recorded: {request.get('method')} {request.get('uri')} -> stream-replay serve's own "
+                    "'no recorded interaction' answer, not the API's"
+                ),
+                stacklevel=2,
+            )
+            continue
+        kept.append(interaction)
+    cassette_dict = {**cassette_dict, "interactions": kept}
+    for interaction in kept:
         request = interaction.get("request") or {}
         if isinstance(request.get("headers"), dict):
             request["headers"] = {k: v for k, v in request["headers"].items() if not is_secret_name(str(k))}
