@@ -114,6 +114,12 @@ def stream_replay_config() -> dict[str, Any]:
 
 
 @pytest.fixture
+def stream_replay_faults(request: pytest.FixtureRequest) -> Any:
+    """The set of faults ``stream_replay.faults.parametrize`` gives this run of the test."""
+    return getattr(request, "param", None)
+
+
+@pytest.fixture
 def stream_replay(request: pytest.FixtureRequest, stream_replay_config: Any) -> Iterator[StreamReplay]:
     """This test's cassette; ``stream_replay.client(cohere.ClientV2)`` gives a client for it."""
     run = request.config.stash[_RUN]

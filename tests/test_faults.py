@@ -334,3 +334,58 @@ def test_a_short_stall_in_a_split_body_loses_nothing() -> None:
     cassette = _cassette("v1_text")
     plain = _replayed(cassette, [], "v1", False)
     assert _replayed(cassette, [F.stall(after=4, seconds=0.05), F.split(every=5)], "v1", False) == plain
+
+
+class _Counting(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """Counts the requests that reach the replay transport under it."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.requests = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
+        return self.inner.handle_request(request)  # type: ignore[no-any-return]
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
+        return await self.inner.handle_async_request(request)  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [(429, cohere.TooManyRequestsError), (500, cohere.InternalServerError), (503, cohere.ServiceUnavailableError)],
+)
+def test_chat_stream_is_not_retried_by_the_sdk(status: int, error: type[Exception], use_async: bool) -> None:
+    """What the README's fault table says, measured: on cohere 7.3.1 and 5.11.4,
+    ``chat_stream`` sends one request and raises the SDK's error at once; its retries
+    (``max_retries``) are for the non-streaming calls only."""
+    from stream_replay.replay.transport import ReplayTransport
+
+    cassette = load_cassette(CASSETTES / "v2_text.yaml")
+    counting = _Counting(ReplayTransport(cassette, faults=[F.http_error(status)]))
+    if use_async:
+        co: Any = cohere.AsyncClientV2(api_key="k", httpx_client=httpx.AsyncClient(transport=counting))
+    else:
+        co = cohere.ClientV2(api_key="k", httpx_client=httpx.Client(transport=counting))
+    events, raised, _ = _consume(co, chat_kwargs(cassette), use_async)
+    assert (events, raised) == ([], error.__name__)
+    assert counting.requests == 1
+
+
+@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
+def test_an_application_retrying_after_an_injected_429_gets_the_recorded_stream(use_async: bool) -> None:
+    """The injected error took the recorded answer's place: the answer is still there
+    for the application's own retry, as the live API would give it."""
+    from stream_replay.replay.transport import ReplayTransport
+
+    cassette = _cassette("v2_text")
+    transport = ReplayTransport(cassette, faults=[F.http_error(429, times=1)])
+    co = replay_client(cassette, _classes("v2", use_async), transport=transport)
+    events, raised, _ = _consume(co, chat_kwargs(cassette), use_async)
+    assert (events, raised) == ([], "TooManyRequestsError")
+    assert transport.unplayed() == [0]  # the injected error did not use up the recording
+    retried = _consume(co, chat_kwargs(cassette), use_async)
+    assert retried == _replayed(cassette, [], "v2", use_async) and retried[1] is None
+    assert transport.unplayed() == []

@@ -147,13 +147,14 @@ import cohere
 import httpx
 from stream_replay import faults
 
+@pytest.mark.stream_replay("shared")
 @faults.parametrize([faults.disconnect(after=3)], faults.http_error(429), [])
-def test_faulty(request, faults):
-    request.applymarker(pytest.mark.stream_replay("shared", faults=faults))
-    request.getfixturevalue("stream_replay")
-    if not faults:
+def test_faulty(stream_replay):
+    injected = stream_replay.settings["faults"]
+    assert stream_replay.settings.source("faults").startswith("faults.parametrize of ") or not injected
+    if not injected:
         assert answer(REQUESTS["pickle"]) == ANSWERS["pickle"]
-    elif faults[0].label == "http_429":
+    elif injected[0].label == "http_429":
         with pytest.raises(cohere.TooManyRequestsError):
             answer(REQUESTS["pickle"])
     else:

@@ -136,3 +136,20 @@ def test_the_migration_from_pytest_recording_works_word_for_word(
         "stream-replay: 2 cassettes replayed, 0 recorded, 0 unplayed interactions, 1 request answered despite drift"
         in out
     )
+
+
+def test_the_readme_fault_parametrize_example_injects_each_set(pytester: pytest.Pytester) -> None:
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+    example = next(b for b in blocks if "@faults.parametrize(" in b)
+    pytester.makepyfile(test_ui=example)
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    target = pytester.path / "cassettes" / "pickle.yaml"
+    target.parent.mkdir(parents=True)
+    target.write_text((README.parent / "cassettes" / "v2_text.yaml").read_text())
+    result = pytester.runpytest("-v", "-p", "no:randomly")
+    result.assert_outcomes(passed=3)
+    out = "\n".join(result.stdout.lines)
+    for case in ("disconnect@3", "http_429", "no-fault"):
+        assert f"test_the_ui_apologises_exactly_when_the_stream_fails[{case}] PASSED" in out
+    # each case saw its fault: the faulted ones would get the whole answer otherwise, and fail
+    assert "stream-replay: 1 cassette replayed, 0 recorded, 0 unplayed interactions" in out

@@ -94,6 +94,9 @@ class Run:
         for marker in reversed(markers):
             source = f"stream_replay marker of {item.nodeid}"
             layers.append((source, _rooted(marker_options(marker.args, marker.kwargs, source), self.rootdir)))
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if params.get("stream_replay_faults") is not None:  # faults.parametrize
+            layers.append((f"faults.parametrize of {item.nodeid}", {"faults": params["stream_replay_faults"]}))
         layers.extend(self.cli_layers)
         return resolve(layers)
 

@@ -370,7 +370,14 @@ class StreamReplay:
         index = player.play(incoming) if use is Use.REPLAY else player.try_play(incoming)
         if index is None:
             return None
-        return self._responder.respond(player.cassette, index, request, asynchronous=asynchronous, started=started)
+        return self._responder.respond(
+            player.cassette,
+            index,
+            request,
+            asynchronous=asynchronous,
+            started=started,
+            release=lambda: player.release(index),
+        )
 
     def answer(self, request: httpx.Request) -> httpx.Response:
         started = time.monotonic()

@@ -390,13 +390,32 @@ def _value(text: str) -> Any:
     return text
 
 
-def parametrize(*fault_sets: Sequence[Fault] | Fault, argname: str = "faults") -> Any:
-    """``@faults.parametrize([disconnect(after=3)], http_error(429), [])``: one test per
-    set of faults, with readable ids (``disconnect@3``, ``http_429``, ``no-fault``)."""
+#: The fixture (defined by the pytest plugin) that carries a ``parametrize`` set to the test.
+FIXTURE = "stream_replay_faults"
+
+
+def parametrize(*fault_sets: Sequence[Fault] | Fault) -> Any:
+    """``@faults.parametrize([disconnect(after=3)], http_error(429), [])``: the test runs
+    once per set of faults, with readable ids (``disconnect@3``, ``http_429``,
+    ``no-fault``), each run replaying its cassette with that set injected. Nothing to
+    add to the test's arguments: the set reaches the pytest plugin through its
+    ``stream_replay_faults`` fixture, and the test is marked ``stream_replay`` (a
+    ``stream_replay`` marker of its own, with a cassette or options, still applies)."""
     import pytest
 
     sets = [[s] if isinstance(s, Fault) else list(s) for s in fault_sets]
-    return pytest.mark.parametrize(argname, sets, ids=[label(s) for s in sets])
+    marks = (
+        pytest.mark.parametrize(FIXTURE, sets, ids=[label(s) for s in sets], indirect=True),
+        pytest.mark.usefixtures(FIXTURE),
+        pytest.mark.stream_replay(),
+    )
+
+    def decorate(target: Any) -> Any:
+        for mark in marks:
+            target = mark(target)
+        return target
+
+    return decorate
 
 
 def label(faults: Sequence[Any]) -> str:
@@ -406,6 +425,7 @@ def label(faults: Sequence[Any]) -> str:
 
 __all__ = [
     "DISCONNECT_MESSAGE",
+    "FIXTURE",
     "Ending",
     "Fault",
     "Plan",

@@ -153,6 +153,13 @@ class Player:
         with self._lock:
             self._plays[index] += 1
 
+    def release(self, index: int) -> None:
+        """Take back one play of ``index``: its answer was not given (an injected HTTP
+        error took its place), so the next matching request gets it."""
+        with self._lock:
+            if self._plays[index] > 0:
+                self._plays[index] -= 1
+
     def play(self, incoming: RequestView) -> int:
         """The index of the interaction that answers ``incoming``, marked played;
         raises ``NoMatchError`` (and keeps it in ``mismatches``) when none does."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 
 import httpx
 
@@ -19,7 +19,7 @@ from ..cassette import Cassette, Interaction
 from ..cassette.model import Stream
 from ..errors import RecordingEndedError, StreamReplayError
 from ..wire import CONTENT_TYPES, encode_event
-from .faults import Fault
+from .faults import Fault, Stage
 from .faulty import FaultSchedule, faulty_response, make_plan
 from .negotiation import negotiated, wants_json_lines
 from .pacing import apaced, check_speed, paced, schedule
@@ -69,9 +69,13 @@ class Responder:
         *,
         asynchronous: bool,
         started: float | None = None,
+        release: Callable[[], None] | None = None,
     ) -> httpx.Response:
         """The recorded response of ``cassette.interactions[index]`` to ``request``, its
-        events due from ``started`` (a ``time.monotonic()``; default now)."""
+        events due from ``started`` (a ``time.monotonic()``; default now). When an
+        injected HTTP error takes the recorded answer's place, ``release`` is called: the
+        recorded answer was not given, so the player can give it to the next request
+        (an application's own retry)."""
         started = time.monotonic() if started is None else started
         interaction = cassette.interactions[index]
         res = interaction.response
@@ -79,6 +83,8 @@ class Responder:
         framed = self._framed(res.stream, request.headers.get("accept")) if res.stream is not None else None
         faults = self.faults.take(res.stream is not None) if self.faults else []
         if faults:
+            if release is not None and any(f.stage == Stage.RESPONSE for f in faults):
+                release()
             plan = make_plan(interaction, self.speed, faults, stream=framed)
             return faulty_response(plan, request, asynchronous=asynchronous, started=started, finish=ending.finish)
         headers = dict(res.headers)

@@ -283,7 +283,9 @@ class ReplayServer:
             headers = [("content-type", "application/json"), (MARK_HEADER, NO_MATCH)]
             return _Answer(404, headers, body=body, note="no recorded match")
         player, index = chosen
-        response = self.responder.respond(player.cassette, index, request, asynchronous=False, started=started)
+        response = self.responder.respond(
+            player.cassette, index, request, asynchronous=False, started=started, release=lambda: player.release(index)
+        )
         headers = [(k, v) for k, v in response.headers.items() if k.lower() not in _FRAMING_HEADERS]
         stream = player.cassette.interactions[index].response.stream
         note = f"{player.cassette.label} interactions[{index}]"

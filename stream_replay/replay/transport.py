@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import httpx
 
@@ -78,12 +78,19 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         started = time.monotonic()
         index = self.player.play(view(request.method, str(request.url), request.read()))
-        return self.responder.respond(self.cassette, index, request, asynchronous=False, started=started)
+        return self.responder.respond(
+            self.cassette, index, request, asynchronous=False, started=started, release=self._releaser(index)
+        )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         started = time.monotonic()
         index = self.player.play(view(request.method, str(request.url), await request.aread()))
-        return self.responder.respond(self.cassette, index, request, asynchronous=True, started=started)
+        return self.responder.respond(
+            self.cassette, index, request, asynchronous=True, started=started, release=self._releaser(index)
+        )
+
+    def _releaser(self, index: int) -> Callable[[], None]:
+        return lambda: self.player.release(index)
 
 
 __all__ = ["ReplayTransport"]
