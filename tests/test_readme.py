@@ -153,3 +153,21 @@ def test_the_readme_fault_parametrize_example_injects_each_set(pytester: pytest.
         assert f"test_the_ui_apologises_exactly_when_the_stream_fails[{case}] PASSED" in out
     # each case saw its fault: the faulted ones would get the whole answer otherwise, and fail
     assert "stream-replay: 1 cassette replayed, 0 recorded, 0 unplayed interactions" in out
+
+
+def test_the_table_of_contents_lists_every_section_in_order() -> None:
+    text = README.read_text()
+    contents = text[text.index("## Contents") : text.index("## Quick start")]
+    listed = re.findall(r"^ *- \[(.+?)\]\(#([\w-]+)\)$", contents, re.M)
+    headings = [h for h in re.findall(r"^#{2,3} (.+)$", text, re.M) if h != "Contents"]
+    assert [title for title, _ in listed] == [h.replace("`", "") for h in headings]
+
+
+def test_the_example_cassettes_named_in_the_readme_exist_where_it_says() -> None:
+    from stream_replay import examples
+
+    named = set(re.findall(r"cassettes/(v[12]_\w+)\.yaml", README.read_text()))
+    assert named and named <= set(examples.names())
+    assert examples.path("v2_text") == examples.folder() / "v2_text.yaml"
+    with pytest.raises(FileNotFoundError, match="the examples are: v1_citations"):
+        examples.path("v3_nothing")
