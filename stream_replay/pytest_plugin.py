@@ -218,29 +218,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     run = config.stash.get(_RUN, None)
     if run is None or hasattr(config, "workerinput"):
         return
-    if run.verify_report:
-        terminalreporter.write_sep("-", "stream-replay: verify against the API")
-        for line in run.verify_report:
-            terminalreporter.write_line(line)
-    report = run.stats.unplayed_report()
-    if report:
-        terminalreporter.write_sep("-", "stream-replay: unplayed interactions")
-        for line in report:
-            terminalreporter.write_line(line)
-    for field, title in (
-        ("error_answers", "error answers recorded (record_errors)"),
-        ("skipped", "answers not recorded (record_errors)"),
-    ):
-        found = run.stats.per_test(field)
+    sections = [("verify against the API", run.verify_report), *run.stats.sections()]
+    for title, found in sections:
         if found:
             terminalreporter.write_sep("-", f"stream-replay: {title}")
             for line in found:
                 terminalreporter.write_line(line)
-    drifted = run.stats.drift_report()
-    if drifted:
-        terminalreporter.write_sep("-", "stream-replay: requests answered despite drift (drift=accept)")
-        for line in drifted:
-            terminalreporter.write_line(line)
     for note in run.stats.notes():
         terminalreporter.write_line(f"stream-replay: {note}")
     summary = run.stats.summary()

@@ -91,6 +91,15 @@ class RunStats:
                 lines.append(f"{record['test']}: {message.removeprefix('stream_replay: ')}")
         return lines
 
+    def sections(self) -> list[tuple[str, list[str]]]:
+        """The end-of-run report, section by section (title, lines; empty: nothing to say)."""
+        return [
+            ("unplayed interactions", self.unplayed_report()),
+            ("error answers recorded (record_errors)", self.per_test("error_answers")),
+            ("answers not recorded (record_errors)", self.per_test("skipped")),
+            ("requests answered despite drift (drift=accept)", self.drift_report()),
+        ]
+
     def per_test(self, field: str) -> list[str]:
         """``<test>: <line>`` for each line of ``field`` (``skipped``, ``error_answers``) of every record."""
         return [f"{record['test']}: {line}" for record in self.records for line in record.get(field, [])]  # type: ignore[attr-defined]
