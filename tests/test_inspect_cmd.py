@@ -25,9 +25,12 @@ def test_show_gives_the_timeline_and_the_final_response(capsys: pytest.CaptureFi
     stream = load_cassette(path).interactions[0].response.stream
     assert stream is not None
     counts = Counter(e.name for e in stream.events)
-    assert out[0] == "interactions[0] POST https://api.cohere.com/v2/chat -> 200"
-    assert out[1].startswith(f"  {len(stream.events)} events (sse, completed): message-start 1, ")
-    assert f"tool-call-delta {counts['tool-call-delta']}" in out[1]
+    request = load_cassette(path).interactions[0].request.body.parsed()
+    assert out[0] == f"{path}: 2 interactions, recorded 2024-11-29T14:51:14+00:00 with cohere 5.11.4"
+    assert out[1] == "interactions[0] POST https://api.cohere.com/v2/chat -> 200"
+    assert out[2] == f"  model {request['model']} · user: {request['messages'][-1]['content']!r}"
+    assert out[3].startswith(f"  {len(stream.events)} events (sse, completed): message-start 1, ")
+    assert f"tool-call-delta {counts['tool-call-delta']}" in out[3]
     payloads = [json.loads(e.data) for e in stream.events if e.data]
     start = next(p for p in payloads if p["type"] == "tool-call-start")["delta"]["message"]["tool_calls"]
     arguments = json.loads(
@@ -87,4 +90,6 @@ def test_diff_of_a_recording_with_itself_and_with_another(capsys: pytest.Capture
 def test_diff_asks_which_stream_of_a_cassette_with_several(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["diff", str(CASSETTES / "v2_text.yaml"), str(CASSETTES / "v2_citations.yaml")])
     assert code == 2
-    assert "holds 2 streamed interactions ([0, 1]); pass index= to pick one" in capsys.readouterr().err
+    assert "v2_citations.yaml holds 2 streamed interactions ([0, 1]); pass --index-b N to pick one" in (
+        capsys.readouterr().err
+    )

@@ -1,4 +1,4 @@
-"""``stream-replay play``: replay a cassette through the real SDK, printed like a chat UI.
+"""``stream-replay play``: replay cassettes through the real SDK, printed like a chat UI.
 
 Each chat call of the cassette is made again with the recorded arguments through a
 genuine cohere client whose HTTP is the replay transport, so what is printed is what
@@ -11,40 +11,60 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..cassette import Interaction, load_cassette
+from ..cassette import Cassette, Interaction, load_cassette
+from ..errors import RecordingEndedError
 from ..replay.client import replay_client
 from ..replay.transport import ReplayTransport
 from ..wire.events import event_type
-from . import add_speed
+from . import add_speed, exit_status, output
 
 
 def add_parsers(commands: Any) -> None:
     play = commands.add_parser(
         "play",
-        help="replay a cassette through the real cohere SDK and print it as a chat UI would",
-        description="Replays every chat call of CASSETTE through a genuine cohere client "
-        "(no API key, no network) and prints the stream as it arrives.",
+        help="replay cassettes through the real cohere SDK and print them as a chat UI would",
+        description="Replays every chat call of each CASSETTE (a file, or a folder: every *.yaml below "
+        "it) through a genuine cohere client (no API key, no network) and prints the stream as it "
+        "arrives. A recorded HTTP error or a recorded broken stream is shown as the SDK raises it.",
+        epilog=exit_status(),
     )
-    play.add_argument("cassette", type=Path)
+    play.add_argument("cassettes", nargs="+", type=Path, metavar="CASSETTE")
     add_speed(play)
     play.add_argument("--async", dest="use_async", action="store_true", help="use AsyncClientV2 / AsyncClient")
     play.add_argument("--fast", action="store_true", help="build events directly (the fast path)")
 
 
 def run(args: argparse.Namespace) -> int:
-    return play_cassette(args.cassette, speed=args.speed, use_async=args.use_async, fast=args.fast)
+    cassettes = output.Cassettes(args.cassettes)
+    for number, (path, cassette) in enumerate(cassettes):
+        if number:
+            sys.stdout.write("\n")
+        play_cassette(cassette, speed=args.speed, use_async=args.use_async, fast=args.fast, name=str(path))
+    return 2 if cassettes.failed else 0
 
 
-def play_cassette(path: Path, *, speed: float, use_async: bool, fast: bool, out: TextIO | None = None) -> int:
+def play_cassette(
+    path: Path | Cassette,
+    *,
+    speed: float,
+    use_async: bool,
+    fast: bool,
+    out: TextIO | None = None,
+    name: str | None = None,
+) -> int:
     import cohere
+    import httpx
 
     stream = out or sys.stdout
-    cassette = load_cassette(path)
+    paint = output.painter(stream)
+    cassette = path if isinstance(path, Cassette) else load_cassette(path)
+    stream.write(paint(name or cassette.label, output.BOLD) + "\n")
     transport = ReplayTransport(cassette, speed=speed or None)
     v2_cls: type[Any] = cohere.AsyncClientV2 if use_async else cohere.ClientV2
     v1_cls: type[Any] = cohere.AsyncClient if use_async else cohere.Client
@@ -63,7 +83,7 @@ def play_cassette(path: Path, *, speed: float, use_async: bool, fast: bool, out:
             continue
         kwargs = _arguments(interaction)
         started = time.monotonic()
-        printer = _Printer(stream, "v2" if route == "/v2/chat" else "v1")
+        printer = _Printer(stream, "v2" if route == "/v2/chat" else "v1", plan_texts=_v1_plan_texts(interaction))
         try:
             if use_async:
                 asyncio.run(_consume_async(client, kwargs, printer))
@@ -71,8 +91,11 @@ def play_cassette(path: Path, *, speed: float, use_async: bool, fast: bool, out:
                 for event in client.chat_stream(**kwargs):
                     printer.event(event)
         except cohere.core.ApiError as exc:
-            stream.write(f"\n  [API error {exc.status_code}] {exc.body}\n")
+            stream.write(f"\n  {paint(f'[API error {exc.status_code}]', output.RED)} {exc.body}\n")
             continue
+        except (httpx.HTTPError, RecordingEndedError) as exc:  # what the recording holds: the stream broke
+            message = output.shorten(str(exc).split("\n  How to fix:")[0], 300)
+            stream.write(f"\n  {paint(f'[stream ended: {type(exc).__name__}]', output.RED)} {message}")
         printer.finish(time.monotonic() - started)
     return 0
 
@@ -95,6 +118,18 @@ def _arguments(interaction: Interaction) -> dict[str, Any]:
     return {k: v for k, v in body.items() if k != "stream"}
 
 
+def _v1_plan_texts(interaction: Interaction) -> int:
+    """How many ``text-generation`` events of a recorded v1 stream come before its
+    ``tool-calls-generation``: that text is the tool plan, not the answer (0 if no tool call)."""
+    stream = interaction.response.stream
+    if stream is None or stream.format != "ndjson":
+        return 0
+    names = [event.name for event in stream.events]
+    if "tool-calls-generation" not in names:
+        return 0
+    return names[: names.index("tool-calls-generation")].count("text-generation")
+
+
 def _heading(out: TextIO, number: int, total: int, interaction: Interaction, route: str, speed: float) -> None:
     req = interaction.request
     body = req.body.parsed()
@@ -106,42 +141,36 @@ def _heading(out: TextIO, number: int, total: int, interaction: Interaction, rou
     if stream is not None:
         pace = "instant" if not speed else ("recorded pace" if stream.timed else "no timing recorded: 20 ms/event")
         details.append(f"{len(stream.events)} events on the wire ({pace})")
-    out.write(f"\n── [{number}/{total}] {' · '.join(details)}\n")
-    prompt = _last_user_text(body)
+    title = f"── [{number}/{total}] {' · '.join(details)}"
+    out.write(f"\n{output.painter(out)(title, output.BOLD)}\n")
+    prompt = output.last_user_text(body)
     if prompt:
         out.write(f"user: {prompt}\n")
     out.flush()
 
 
-def _last_user_text(body: Any) -> str | None:
-    if not isinstance(body, dict):
-        return None
-    text: Any = None
-    if isinstance(body.get("message"), str):
-        text = body["message"]
-    for message in body.get("messages") or []:
-        if isinstance(message, dict) and message.get("role") == "user":
-            text = message.get("content")
-    if isinstance(text, list):
-        text = " ".join(str(part.get("text", "")) for part in text if isinstance(part, dict))
-    if not isinstance(text, str):
-        return None
-    text = " ".join(text.split())
-    short: str = text if len(text) <= 160 else text[:157] + "..."
-    return short
-
-
 class _Printer:
-    """Writes SDK events as a chat UI shows them, and sums them up at the end."""
+    """Writes SDK events as a chat UI shows them, and sums them up at the end.
 
-    def __init__(self, out: TextIO, api: str) -> None:
+    Labels say what the stream says: ``plan:`` for a tool plan (v2 ``tool-plan-delta``; v1
+    ``tool-calls-chunk`` text, the ``text`` of a ``tool-calls-generation`` that came without
+    it, and the first ``plan_texts`` ``text-generation`` events when the recording shows them
+    followed by tool calls), ``tool call:`` for each call, ``assistant:`` for the answer."""
+
+    def __init__(self, out: TextIO, api: str, *, plan_texts: int = 0) -> None:
         self.out = out
         self.api = api
+        self.paint = output.painter(out)
         self.count = 0
         self.mode = ""
         self.finish_reason: Any = None
         self.usage: Any = None
         self.citations: list[str] = []
+        self.plan_texts = plan_texts  # v1: text-generation events that are the tool plan
+        self.texts = 0
+        self.planned = False
+        self.streamed_calls: set[int] = set()
+        self.open_call: int | None = None
 
     def _enter(self, mode: str, label: str) -> None:
         if self.mode != mode:
@@ -161,48 +190,60 @@ class _Printer:
             self._v1(kind, event)
 
     def _v2(self, kind: Any, event: Any) -> None:
+        message = _at(event, "delta", "message")  # a model on cohere 7.x, a plain dict on 5.x for some events
         if kind == "tool-plan-delta":
             self._enter("plan", "plan: ")
-            self.write(event.delta.message.tool_plan or "")
+            self.write(_at(message, "tool_plan") or "")
         elif kind == "tool-call-start":
-            call = event.delta.message.tool_calls
-            self._enter(f"call{event.index}", f"tool call: {call.function.name}(")
-            self.write(call.function.arguments or "")
+            function = _at(message, "tool_calls", "function")
+            self._enter(f"call{event.index}", f"tool call: {_at(function, 'name')}(")
+            self.write(_at(function, "arguments") or "")
         elif kind == "tool-call-delta":
-            self.write(event.delta.message.tool_calls.function.arguments or "")
+            self.write(_at(message, "tool_calls", "function", "arguments") or "")
         elif kind == "tool-call-end":
             self.write(")")
         elif kind == "content-delta":
-            content = event.delta.message.content
-            thinking = getattr(content, "thinking", None)
+            thinking = _at(message, "content", "thinking")
             if thinking:
                 self._enter("thinking", "thinking: ")
                 self.write(thinking)
-            if content.text:
+            text = _at(message, "content", "text")
+            if text:
                 self._enter("text", "assistant: ")
-                self.write(content.text)
+                self.write(text)
         elif kind == "citation-start":
-            citation = event.delta.message.citations
-            sources = [getattr(s, "id", None) or getattr(s, "type", "?") for s in citation.sources or []]
-            self.citations.append(f'"{citation.text}" <- {", ".join(str(s) for s in sources)}')
+            citation = _at(message, "citations")
+            sources = [_at(s, "id") or _at(s, "type") or "?" for s in _at(citation, "sources") or []]
+            self.citations.append(f'"{_at(citation, "text")}" <- {", ".join(str(s) for s in sources)}')
         elif kind == "message-end":
-            self.finish_reason = event.delta.finish_reason
-            self.usage = event.delta.usage
-            error = getattr(event.delta, "error", None)
+            self.finish_reason = _at(event, "delta", "finish_reason")
+            self.usage = _at(event, "delta", "usage")
+            error = _at(event, "delta", "error")
             if error:
-                self._enter("error", "error: ")
+                self._enter("error", self.paint("error: ", output.RED))
                 self.write(str(error))
 
     def _v1(self, kind: Any, event: Any) -> None:
         if kind == "text-generation":
-            self._enter("text", "assistant: ")
-            self.write(event.text)
+            self.texts += 1
+            if self.texts <= self.plan_texts:
+                self._plan(event.text)
+            else:
+                self._enter("text", "assistant: ")
+                self.write(event.text)
         elif kind == "tool-calls-chunk":
-            self._enter("calls", "tool calls: ")
-            self.write(event.text or "")
+            delta = getattr(event, "tool_call_delta", None)
+            if delta is not None and (delta.name is not None or delta.parameters is not None):
+                self._v1_call_delta(delta)
+            elif event.text:
+                self._plan(event.text)
         elif kind == "tool-calls-generation":
-            for call in event.tool_calls:
-                self._enter(f"call-{call.name}", f"tool call: {call.name}({call.parameters})")
+            self._close_call()
+            if not self.planned and getattr(event, "text", None):
+                self._plan(event.text)
+            for index, call in enumerate(event.tool_calls):
+                if index not in self.streamed_calls:
+                    self._enter(f"call{index}", f"tool call: {call.name}({_json(call.parameters)})")
         elif kind == "search-results":
             docs = event.documents or []
             self._enter("search", f"search results: {len(docs)} documents")
@@ -210,7 +251,31 @@ class _Printer:
             for citation in event.citations:
                 self.citations.append(f'"{citation.text}" <- {", ".join(citation.document_ids)}')
         elif kind == "stream-end":
+            self._close_call()
             self.finish_reason = event.finish_reason
+            self.usage = getattr(event.response, "meta", None)
+
+    def _plan(self, text: str) -> None:
+        self.planned = True
+        self._enter("plan", "plan: ")
+        self.write(text)
+
+    def _v1_call_delta(self, delta: Any) -> None:
+        """A v1 tool call streamed in ``tool-calls-chunk`` events: its name, then its
+        parameters' JSON in fragments, printed as they come (as v2's are)."""
+        index = delta.index if delta.index is not None else 0
+        if index != self.open_call:
+            self._close_call()
+            self.streamed_calls.add(index)
+            self.open_call = index
+            self._enter(f"call{index}", f"tool call: {delta.name or '?'}(")
+        if delta.parameters:
+            self.write(delta.parameters)
+
+    def _close_call(self) -> None:
+        if self.open_call is not None:
+            self.write(")")
+            self.open_call = None
 
     def finish(self, seconds: float) -> None:
         if self.citations:
@@ -220,8 +285,26 @@ class _Printer:
         summary = [f"{self.count} events", f"{seconds:.2f} s"]
         if self.finish_reason:
             summary.insert(0, f"finish {self.finish_reason}")
-        tokens = getattr(self.usage, "tokens", None)
-        if tokens is not None and tokens.output_tokens is not None:
-            summary.append(f"{int(tokens.input_tokens or 0)} in / {int(tokens.output_tokens)} out tokens")
-        self.out.write(f"── {' · '.join(summary)}\n")
+        tokens = _at(self.usage, "tokens")
+        out_tokens = _at(tokens, "output_tokens")
+        if out_tokens is not None:
+            summary.append(f"{int(_at(tokens, 'input_tokens') or 0)} in / {int(out_tokens)} out tokens")
+        self.out.write(self.paint(f"── {' · '.join(summary)}", output.BOLD) + "\n")
         self.out.flush()
+
+
+def _at(value: Any, *path: str) -> Any:
+    """``value.a.b``, or ``value["a"]["b"]`` where the SDK left a plain dict; None if absent."""
+    for name in path:
+        if value is None:
+            return None
+        value = value.get(name) if isinstance(value, dict) else getattr(value, name, None)
+    return value
+
+
+def _json(value: Any) -> str:
+    """A tool call's parameters as the wire has them: JSON."""
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(value)

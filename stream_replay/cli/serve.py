@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from . import add_speed
+from . import add_speed, exit_status
 
 
 def add_parsers(commands: Any) -> None:
@@ -16,6 +16,7 @@ def add_parsers(commands: Any) -> None:
         help="serve cassettes over HTTP to any Cohere client (CO_API_URL or base_url)",
         description="A Cohere-compatible HTTP server on 127.0.0.1 replaying each CASSETTE "
         "(a file, or a folder: every *.yaml in it). Prints its URL; Ctrl-C stops it.",
+        epilog=exit_status(zero="stopped with Ctrl-C"),
     )
     serve.add_argument("paths", nargs="+", type=Path, metavar="CASSETTE_OR_DIR")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -30,8 +31,6 @@ def add_parsers(commands: Any) -> None:
         "stall:after=5,seconds=2, malformed:at=4, unknown_event:at=2, drop:1, duplicate:1, swap:1, "
         "split:7, slow_first_event:0.5, delay:per_event=0.05",
     )
-
-
     serve.add_argument(
         "--match-on",
         action="append",

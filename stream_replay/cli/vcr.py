@@ -8,6 +8,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from . import exit_status
+from .output import note_failure, os_error_lines
+
 
 def add_parsers(commands: Any) -> None:
     imp = commands.add_parser(
@@ -15,7 +18,8 @@ def add_parsers(commands: Any) -> None:
         help="convert vcrpy / pytest-recording cassettes into stream_replay cassettes",
         description="Reads each SRC (a vcrpy cassette, or a folder: every *.yaml/*.yml below it) with "
         "vcrpy's own loader and writes DIR/<name>.yaml, keeping a folder's tree under DIR; credential "
-        "headers and query parameters are dropped. Every file is attempted; exit 1 if any failed.",
+        "headers and query parameters are dropped. Every file is attempted, each failure one line.",
+        epilog=exit_status("some file could not be converted (the others were)", zero="every file converted"),
     )
     imp.add_argument("sources", nargs="+", type=Path, metavar="SRC", help="a vcrpy cassette or a folder of them")
     imp.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
@@ -33,6 +37,7 @@ def add_parsers(commands: Any) -> None:
         help="write a cassette back as a plain vcrpy cassette",
         description="Each stream becomes its exact recorded body, written by vcrpy's own serializer; "
         "per-event timing is dropped (vcrpy cannot hold it).",
+        epilog=exit_status(),
     )
     export.add_argument("cassette", type=Path)
     export.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
@@ -75,10 +80,12 @@ def import_vcr(sources: list[Path], output: Path, *, force: bool, source: list[s
         try:
             cassette = read_vcr(src, source=extra or None)
             save_cassette(cassette, target, overwrite=force)
+        except BrokenPipeError:
+            raise
         except (StreamReplayError, OSError) as exc:
             failed += 1
-            reason = str(exc) if isinstance(exc, StreamReplayError) else f"{exc.strerror or exc} ({exc.filename})"
-            print(f"stream-replay: {src}: not converted: {reason}", file=sys.stderr)
+            note_failure(1)
+            print(f"stream-replay: {src}: not converted: {_reason(exc, src, target)}", file=sys.stderr)
             continue
         converted += 1
         streams = sum(1 for i in cassette.interactions if i.response.stream is not None)
@@ -88,8 +95,28 @@ def import_vcr(sources: list[Path], output: Path, *, force: bool, source: list[s
     return 1 if failed else 0
 
 
+def _reason(exc: Exception, src: Path, target: Path) -> str:
+    """Why ``src`` was not converted, naming the file at fault (an ``OSError`` on writing
+    names ``target``, not the temporary file beside it), and the fix."""
+    if not isinstance(exc, OSError):
+        return str(exc)
+    reading = exc.filename is not None and Path(exc.filename) == src
+    head, fix = os_error_lines(exc, src if reading else target)
+    return f"{head}\n{fix}"
+
+
+def _check_output(output_dir: Path) -> None:
+    """``-o`` must be a folder, or a path where one can be made: not a file, nor below one."""
+    if output_dir.exists() and not output_dir.is_dir():
+        raise ValueError(f"-o {output_dir}: is a file; -o takes a folder (converted cassettes keep their names)")
+    blocker = next((p for p in output_dir.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise ValueError(f"-o {output_dir}: {blocker} is a file, not a folder; choose another output folder")
+
+
 def _targets(sources: list[Path], output: Path) -> list[tuple[Path, Path]]:
     """(vcrpy cassette, where its conversion goes) for every file ``sources`` stand for."""
+    _check_output(output)
     plan: list[tuple[Path, Path]] = []
     for src in sources:
         if src.is_dir():

@@ -66,10 +66,33 @@ def export_vcr(
     cassette: Cassette | str | os.PathLike[str], target: str | os.PathLike[str], *, overwrite: bool = False
 ) -> Path:
     """Write ``cassette`` as a vcrpy cassette at ``target`` (never over an existing file
-    unless ``overwrite``); the write is atomic."""
+    unless ``overwrite``); the write is atomic. A target that cannot be a file (a folder,
+    a path below a file) is a ``CassetteError`` saying so; a failed write raises the
+    ``OSError`` (``PermissionError``, ...) with ``filename`` the target, not the
+    temporary file beside it."""
     loaded = as_cassette(cassette)
     path = Path(target)
+    _check_target(path, loaded)
     if path.exists() and not overwrite:
         raise CassetteError("the file exists", path=path, fix="choose another path, or pass --force to replace it")
-    write_atomic(path, vcr_text(loaded).encode())
+    text = vcr_text(loaded).encode()
+    try:
+        write_atomic(path, text)
+    except OSError as exc:
+        if exc.errno is None:
+            raise
+        raise OSError(exc.errno, exc.strerror, os.fspath(path)) from exc
     return path
+
+
+def _check_target(path: Path, cassette: Cassette) -> None:
+    if path.is_dir():
+        name = cassette.path.stem if cassette.path is not None else "cassette"
+        raise CassetteError(
+            "this is a folder; the vcrpy cassette is written to a file",
+            path=path,
+            fix=f"give the path of a file, e.g. {path / (name + '.yaml')}",
+        )
+    blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise CassetteError(f"{blocker} is a file, not a folder", path=path, fix="choose another path")
