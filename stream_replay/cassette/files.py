@@ -7,6 +7,8 @@
 - ``locked``: an exclusive ``flock`` on a file or folder, held for a block. On a
   system without ``fcntl`` it is a no-op (one process at a time).
 - ``remove_stale_temporaries``: what a save killed before its ``os.replace`` left.
+- ``read_regular``: the bytes of a regular file, bounded by what is actually read (a
+  device reports size 0; a FIFO never ends): anything else is refused, never waited on.
 
 PYTEST_DONT_REWRITE
 """
@@ -21,6 +23,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from ..errors import CassetteError
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not POSIX: one process at a time
@@ -32,6 +36,69 @@ STALE_TEMPORARY_SECONDS = 60.0
 
 def folder_of(target: Path) -> Path:
     return target.parent if str(target.parent) else Path(".")
+
+
+_KINDS = {
+    stat.S_IFDIR: "a folder",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFIFO: "a FIFO (named pipe)",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+def read_regular(path: Path, limit: int, *, what: str = "cassette") -> bytes:
+    """The bytes of the regular file at ``path``: ``CassetteError`` if it is anything else
+    (a folder, a device, a FIFO: opened without blocking, never read), or holds more
+    than ``limit`` bytes (counted as read, not taken from ``stat``)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise CassetteError(
+            f"no such {what} file",
+            path=path,
+            fix="check the path, or record it first (see README, 'Recording')",
+        ) from None
+    except IsADirectoryError:
+        raise CassetteError(f"this is a folder, not a {what} file", path=path, fix="name a file") from None
+    except PermissionError:
+        raise CassetteError(
+            f"the {what} file cannot be read (permission denied)", path=path, fix="check its permissions"
+        ) from None
+    try:
+        info = os.fstat(fd)
+        mode = info.st_mode
+        if not stat.S_ISREG(mode):
+            kind = _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+            raise CassetteError(
+                f"this is {kind}, not a {what} file: it is not read",
+                path=path,
+                fix=f"name a regular {what} file (a symbolic link to one is fine)",
+            )
+        if info.st_size > limit:  # refused before any byte is read
+            raise _too_big(path, f"the file is {info.st_size:,} bytes", limit, what)
+        chunks = []
+        size = 0
+        while size <= limit:  # and bounded by what is read: a file may grow, a size may lie
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:
+            raise _too_big(path, "the file holds more bytes than it said when opened", limit, what)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _too_big(path: Path, found: str, limit: int, what: str) -> CassetteError:
+    return CassetteError(
+        f"{found}, over the {limit:,}-byte limit for a {what}",
+        path=path,
+        fix="check that this is the right file; to allow larger cassettes set "
+        "STREAM_REPLAY_MAX_CASSETTE_BYTES or pass max_bytes=",
+    )
 
 
 def write_atomic(target: Path, data: bytes) -> None:

@@ -15,6 +15,7 @@ PYTEST_DONT_REWRITE
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Iterable
@@ -25,6 +26,14 @@ from ..wire.ndjson import decode_line
 from ..wire.sse import decode_block
 
 _OFFSET_FORMAT = "{:.4f}"
+
+#: The latest an event may arrive, in seconds from the request: a replay at the recorded
+#: pace waits that long at the most (a real stream lasts seconds to minutes).
+MAX_OFFSET = 3600.0
+#: How deeply an event's JSON may nest (real events nest 6 levels or fewer).
+MAX_JSON_DEPTH = 64
+
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 # What a YAML literal block cannot carry on one line: PyYAML's non-printable set
 # (which holds lone surrogates from undecodable bytes), the characters YAML takes
@@ -117,7 +126,9 @@ def _parse_well_formed(lines: list[str], ndjson: bool) -> list[WireEvent] | None
         for p in parts:
             if p[2] is not None:
                 json.loads(p[2])
-    except ValueError:
+                if too_deep(p[2]):
+                    return None
+    except (ValueError, RecursionError):
         return None
     offset_texts = {p[0] for p in parts}
     if offset_texts == {"-"}:
@@ -128,12 +139,10 @@ def _parse_well_formed(lines: list[str], ndjson: bool) -> list[WireEvent] | None
         offsets = [float(p[0]) for p in parts]
     except ValueError:
         return None
-    if not all(0.0 <= o < _INF for o in offsets):
+    if not all(0.0 <= o <= MAX_OFFSET for o in offsets) or any(b < a for a, b in itertools.pairwise(offsets)):
         return None
     return [WireEvent(p[1], p[2], None, o) for p, o in zip(parts, offsets, strict=True)]
 
-
-_INF = float("inf")
 
 
 def _parse_carefully(lines: list[str], ndjson: bool) -> list[WireEvent]:
@@ -149,6 +158,13 @@ def _parse_carefully(lines: list[str], ndjson: bool) -> list[WireEvent]:
             )
         offset_text, name = parts[0], parts[1]
         offset = _parse_offset(index, offset_text)
+        if offset is not None and events and events[-1].offset is not None and offset < events[-1].offset:
+            raise LineError(
+                index,
+                f"time offset {offset_text} is earlier than the event before ({events[-1].offset}): "
+                "events arrive in order",
+                "put the events in the order they arrived, or fix the offset",
+            )
         if timed is None:
             timed = offset is not None
         elif timed != (offset is not None):
@@ -184,6 +200,12 @@ def _parse_carefully(lines: list[str], ndjson: bool) -> list[WireEvent]:
             raw = decoded.raw
             events.append(WireEvent(name if raw is not None else decoded.name, decoded.data, raw, offset))
         elif payload[:1] in ("{", "["):
+            if too_deep(payload):
+                raise LineError(
+                    index,
+                    f"the payload of {name!r} nests deeper than {MAX_JSON_DEPTH} levels",
+                    "this is not an event Cohere sends: restore the cassette or record it again",
+                )
             try:
                 json.loads(payload)
             except ValueError as exc:
@@ -222,7 +244,29 @@ def _parse_offset(index: int, text: str) -> float | None:
             f"time offset {text!r} is not a number of seconds >= 0",
             "start the line with the event's offset in seconds (e.g. 0.0120) or '-'",
         )
+    if value > MAX_OFFSET:
+        raise LineError(
+            index,
+            f"time offset {text} s is beyond the {MAX_OFFSET:.0f} s a stream may last",
+            "fix the offset (seconds from the request to the event)",
+        )
     return value
+
+
+def too_deep(payload: str) -> bool:
+    """Whether the JSON text nests deeper than ``MAX_JSON_DEPTH`` (brackets inside strings
+    do not count). Cheap for real events: only a payload with that many brackets is scanned."""
+    if payload.count("{") + payload.count("[") <= MAX_JSON_DEPTH:
+        return False
+    depth = 0
+    for char in _STRINGS.sub("", payload):
+        if char in "{[":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return True
+        elif char in "}]":
+            depth -= 1
+    return False
 
 
 def _v1_type(payload: str) -> object:

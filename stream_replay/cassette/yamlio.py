@@ -32,14 +32,15 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
 from ..errors import CassetteError, UnsafeCassetteError, VcrpyCassetteError
 from ..wire import WireEvent
 from .eventblock import EventBlock
-from .files import write_atomic
-from .lines import LineError, fits_one_line, format_block, parse_block, plainly_shaped
+from .files import read_regular, write_atomic
+from .lines import MAX_JSON_DEPTH, LineError, fits_one_line, format_block, parse_block, plainly_shaped, too_deep
 from .model import (
     OUTCOMES,
     Body,
@@ -59,7 +60,84 @@ FORMAT_VERSION = 1
 MAX_CASSETTE_BYTES = 64 * 1024 * 1024
 END_KEY = "end_of_cassette"
 
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+#: How deeply a cassette's YAML may nest (a cassette needs 6 levels; attribution a few more).
+MAX_YAML_DEPTH = 32
+
+
+class _Refused(yaml.YAMLError):
+    """A YAML construct a cassette must not use; ``mark`` says where."""
+
+    def __init__(self, problem: str, fix: str, mark: Any) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.fix = fix
+        self.problem_mark = mark
+
+
+class _Loader(_SafeLoader):  # type: ignore[misc]
+    """The safe loader, stricter: a key given twice, an alias (``*name``: a billion
+    laughs expands from a few of them) or nesting deeper than ``MAX_YAML_DEPTH`` is
+    refused where it stands, instead of silently taking the last value or expanding."""
+
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        if node in self.constructed_objects or node in self.recursive_objects:
+            raise _Refused(
+                "this part is repeated elsewhere by a YAML alias (&name here, *name there); cassettes use none",
+                "write the value out where it is used (a cassette never needs anchors or aliases)",
+                node.start_mark,
+            )
+        return super().construct_object(node, deep)
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, Any] = {}
+            for key_node, _ in node.value:
+                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else id(key_node)
+                if key in seen:
+                    raise _Refused(
+                        f"the key {key!r} is given twice in one mapping (first at line {seen[key].line + 1}); "
+                        "YAML would silently keep the last one",
+                        "remove one of them (restore the file from version control if it was edited by mistake)",
+                        key_node.start_mark,
+                    )
+                seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep)
+
+
+def _depth_refused(node: Any) -> _Refused | None:
+    """A ``_Refused`` for nesting deeper than ``MAX_YAML_DEPTH`` (checked without recursion)."""
+    stack = [(node, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_YAML_DEPTH:
+            return _Refused(
+                f"the YAML nests deeper than {MAX_YAML_DEPTH} levels; a cassette needs fewer than 10",
+                "this is not a cassette written by stream_replay: restore or record it again",
+                item.start_mark,
+            )
+        if isinstance(item, yaml.SequenceNode):
+            stack.extend((child, depth + 1) for child in item.value)
+        elif isinstance(item, yaml.MappingNode):
+            stack.extend((child, depth + 1) for pair in item.value for child in pair)
+    return None
+
+
+def _load_yaml(text: str) -> Any:
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        refused = _depth_refused(node)
+        if refused is not None:
+            raise refused
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 _BaseDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 _HEADER = (
@@ -197,23 +275,7 @@ def load_cassette(path: str | os.PathLike[str], *, max_bytes: int | None = None)
     """Read and check a cassette file; raises ``CassetteError`` for anything unusable."""
     target = Path(path)
     limit = max_bytes if max_bytes is not None else _size_limit()
-    try:
-        size = target.stat().st_size
-    except FileNotFoundError:
-        raise CassetteError(
-            "no such cassette file",
-            path=target,
-            fix="check the path, or record it first (see README, 'Recording')",
-        ) from None
-    if size > limit:
-        raise CassetteError(
-            f"the file is {size:,} bytes, over the {limit:,}-byte limit for a cassette",
-            path=target,
-            fix="check that this is the right file; to allow larger cassettes set "
-            "STREAM_REPLAY_MAX_CASSETTE_BYTES or pass max_bytes=",
-        )
-    data = target.read_bytes()
-    return loads_cassette(data, path=target)
+    return loads_cassette(read_regular(target, limit), path=target)
 
 
 def _size_limit() -> int:
@@ -233,9 +295,18 @@ def loads_cassette(data: bytes | str, *, path: Path | None = None) -> Cassette:
     """Parse and check cassette text (``path`` is only used in error messages)."""
     text = _text_of(data, path)
     try:
-        doc = yaml.load(text, Loader=_Loader)
+        doc = _load_yaml(text)
+    except _Refused as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark is not None else None
+        raise CassetteError(exc.problem, path=path, line=line, fix=exc.fix) from None
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, path) from None
+    except RecursionError:
+        raise CassetteError(
+            "the YAML nests too deeply to read",
+            path=path,
+            fix="this is not a cassette written by stream_replay: restore or record it again",
+        ) from None
     return _Reader(text, path).cassette(doc)
 
 
@@ -393,6 +464,16 @@ class _Reader:
         for key, item in value.items():
             if not isinstance(item, (str, int, float)) or isinstance(item, bool):
                 raise self.fail(f"{place}.headers.{key}", "a header value must be text", "quote the value")
+            if not _HEADER_NAME.fullmatch(str(key)):
+                raise self.fail(
+                    f"{place}.headers", f"{str(key)!r} is not an HTTP header name", "remove it or fix its name"
+                )
+            if _HEADER_VALUE_FORBIDDEN.search(str(item)):
+                raise self.fail(
+                    f"{place}.headers.{key}",
+                    "the header value holds a line break or another control character, which could inject headers",
+                    "remove the control characters from the value",
+                )
             out[str(key).lower()] = str(item)
         return out
 
@@ -414,9 +495,15 @@ class _Reader:
                 f"use one of {', '.join(BODY_STYLES)}",
             )
         raw = doc["body"]
+        if isinstance(raw, str) and too_deep(raw):
+            raise self.fail(
+                f"{place}.body",
+                f"the body nests deeper than {MAX_JSON_DEPTH} levels",
+                "this is not a body the cohere SDK sends or receives: restore the cassette or record it again",
+            )
         try:
             value = json.loads(raw) if isinstance(raw, str) else raw
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise self.fail(f"{place}.body", f"the body is not valid JSON ({exc})", "repair the JSON") from None
         return Body(json=value, style=style)
 
@@ -424,9 +511,16 @@ class _Reader:
         item = self.mapping(place, item)
         req = self.mapping(f"{place}.request", self.require(place, item, "request", dict))
         rplace = f"{place}.request"
+        url = self.require(rplace, req, "url", str)
+        if not _url_ok(url):
+            raise self.fail(
+                f"{rplace}.url",
+                f"{url!r} is not an http(s) URL with a host",
+                "write the full URL the request went to, e.g. https://api.cohere.com/v2/chat",
+            )
         request = Request(
             method=self.require(rplace, req, "method", str).upper(),
-            url=self.require(rplace, req, "url", str),
+            url=url,
             headers=self.headers(rplace, req),
             body=self.body(rplace, req),
         )
@@ -494,6 +588,22 @@ class _Reader:
         return Stream(format=fmt, events=events, outcome=outcome, error=error)
 
 
+#: An HTTP header name (RFC 9110 token) and what a header value must never hold.
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_HEADER_VALUE_FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_HOST = re.compile(r"[A-Za-z0-9._~%:\[\]-]+")
+
+
+def _url_ok(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
+    except ValueError:
+        return False
+    host = parts.hostname or ""
+    return parts.scheme in ("http", "https") and bool(_HOST.fullmatch(host)) and not _HEADER_VALUE_FORBIDDEN.search(url)
+
+
 def _looks_like_vcrpy(doc: dict[str, Any]) -> bool:
     items = doc.get("interactions")
     return isinstance(items, list) and any(
@@ -519,7 +629,7 @@ def _line_of(text: str, place: str) -> int | None:
     rather than slowing every load down.
     """
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        node = yaml.compose(text, Loader=_SafeLoader)
     except yaml.YAMLError:
         return None
     best = node.start_mark.line + 1 if node is not None else None
