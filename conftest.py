@@ -15,7 +15,9 @@ import pytest
 from tests.support.corpus import CORPUS, have_corpus
 from tests.support.wire_server import WireServer
 
-pytest_plugins = ["pytester"]
+# tests/support/plugin_project.py holds the fixtures the tests/test_plugin_*.py modules share
+# (``upstream``, ``offline``): loaded here, since only the root conftest may load plugins.
+pytest_plugins = ["pytester", "tests.support.plugin_project"]
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

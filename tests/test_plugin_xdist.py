@@ -47,7 +47,7 @@ def test_every_mode_works_under_xdist_with_a_shared_cassette(pytester: pytest.Py
     out = run("--stream-replay-mode=once")
     # the shared cassette is recorded once, by whichever of test_c/test_d came first;
     # the other waited and replayed it
-    assert "stream-replay: 1 cassette replayed, 3 recorded, 0 unplayed interactions" in out
+    assert "stream-replay: 1 cassette replayed, 3 recorded (3 interactions), 0 unplayed interactions" in out
     assert requests_in(shared) == ["pickle"]
     assert upstream.hits == 3
 
@@ -58,12 +58,12 @@ def test_every_mode_works_under_xdist_with_a_shared_cassette(pytester: pytest.Py
     assert upstream.hits == 3
 
     out = run("--stream-replay-mode=all")
-    assert "stream-replay: 0 cassettes replayed, 3 recorded, 0 unplayed interactions" in out
+    assert "stream-replay: 0 cassettes replayed, 3 recorded (4 interactions), 0 unplayed interactions" in out
     assert requests_in(shared) == ["pickle", "pickle", "pickle"]
     assert upstream.hits == 7
 
     out = run("--stream-replay-mode=rewrite")
-    assert "stream-replay: 1 cassette replayed, 3 recorded, 0 unplayed interactions" in out
+    assert "stream-replay: 1 cassette replayed, 3 recorded (3 interactions), 0 unplayed interactions" in out
     assert requests_in(shared) == ["pickle"]
     assert requests_in(folder / "test_chat" / "test_a.yaml") == ["pickle"]
     assert upstream.hits == 10

@@ -23,11 +23,16 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from stream_replay.cassette import Interaction, load_cassette
 from stream_replay.errors import CassetteError
 from stream_replay.recording.writer import CassetteWriter
 from tests.support.corpus import CASSETTES
 from tests.support.wire_server import Reply, WireServer
+
+# Real processes, many of them, killed with SIGKILL at random moments: seconds, most of these.
+pytestmark = pytest.mark.slow
 
 SOURCES = ("v2_text.yaml", "v2_tool_calls.yaml")
 SOURCE = CASSETTES / "v2_text.yaml"

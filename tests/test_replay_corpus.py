@@ -84,6 +84,7 @@ def _replayed(cassette_path: Path, use_async: bool, fast: bool) -> dict[int, Dum
     return out
 
 
+@pytest.mark.slow
 @needs_corpus
 @pytest.mark.parametrize("fast", [False, True], ids=["sdk-path", "fast-path"])
 @pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])

@@ -1,17 +1,30 @@
 """A user's project for the plugin's pytester tests: application code that builds its
 own ``cohere.ClientV2()`` and streams, real requests taken from bundled cassettes, and
 the answers those recordings hold (read from the cassette's JSON, not through the SDK
-or stream_replay's replay)."""
+or stream_replay's replay). Also what those tests share: the stand-in for the API that
+recording modes talk to (``upstream``, a real ``ReplayServer``), the ``offline`` fixture,
+where a test's cassette lands and the lines pytest printed.
+
+The root ``conftest.py`` loads this module as a plugin, so its two fixtures are
+available everywhere; ``offline`` is not autouse: each ``tests/test_plugin_*.py``
+module that runs a user's project asks for it with ``pytest.mark.usefixtures``."""
 
 from __future__ import annotations
 
+import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from stream_replay import Cassette, load_cassette, save_cassette
+from stream_replay.serve import ReplayServer
 from tests.support.corpus import CASSETTES, chat_kwargs
+
+#: The API key recording modes send to ``upstream``: it must never reach a cassette.
+KEY = "sk-plugin-canary-0123456789abcdef0123456789"
+DEFAULT_HEADER = "stream-replay: mode=none (default), dir=cassettes/ beside each test file (default)"
 
 #: Application code as a user writes it: the client is built inside, the base URL
 #: comes from the environment when set (a local server), the text is the content deltas.
@@ -62,6 +75,12 @@ from app import answer, answer_async, answer_or_apologise
 HERE = pathlib.Path(__file__).parent
 REQUESTS = json.loads((HERE / "requests.json").read_text())
 ANSWERS = json.loads((HERE / "answers.json").read_text())
+"""
+
+PICKLE = """
+@pytest.mark.stream_replay
+def test_pickle():
+    assert answer(REQUESTS["pickle"]) == ANSWERS["pickle"]
 """
 
 
@@ -124,3 +143,40 @@ def requests_in(path: Path) -> list[str]:
     return [
         known.get(json.dumps(chat_kwargs(cassette, i), sort_keys=True), "?") for i in range(len(cassette.interactions))
     ]
+
+
+def cassette(pytester: pytest.Pytester, name: str = "test_pickle") -> Path:
+    return pytester.path / "tests" / "cassettes" / "test_chat" / f"{name}.yaml"
+
+
+def lines(result: pytest.RunResult) -> list[str]:
+    return [line.rstrip() for line in result.stdout.lines]
+
+
+class Upstream:
+    """The stand-in for the API: counts the requests that reach it."""
+
+    def __init__(self, server: ReplayServer, log: io.StringIO) -> None:
+        self.server = server
+        self.log = log
+
+    @property
+    def hits(self) -> int:
+        return len([line for line in self.log.getvalue().splitlines() if line.strip()])
+
+
+@pytest.fixture
+def upstream(monkeypatch: pytest.MonkeyPatch) -> Iterator[Upstream]:
+    log = io.StringIO()
+    sources = [CASSETTES / "v2_text.yaml", CASSETTES / "v2_citations.yaml"]
+    with ReplayServer(sources, speed=20.0, log=log) as server:
+        monkeypatch.setenv("UPSTREAM", server.url)
+        monkeypatch.setenv("CO_API_KEY", KEY)
+        yield Upstream(server, log)
+
+
+@pytest.fixture
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No key and no upstream unless a test asks for ``upstream``: replay needs neither."""
+    monkeypatch.delenv("CO_API_KEY", raising=False)
+    monkeypatch.delenv("UPSTREAM", raising=False)
