@@ -70,7 +70,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="stream_replay_verify_url",
         default=None,
         metavar="URL",
-        help="the server --stream-replay-verify sends to (default: the recorded host)",
+        help="the server --stream-replay-verify sends to (default: the recorded host; one recorded from a "
+        "local server goes to https://api.cohere.com)",
     )
     parser.addini("stream_replay_mode", "default record mode of stream_replay tests (none)", default="")
     parser.addini("stream_replay_dir", "folder of stream_replay cassettes, relative to the ini file", default="")

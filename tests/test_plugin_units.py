@@ -140,3 +140,34 @@ def test_a_claim_is_won_once_per_run(tmp_path: Path) -> None:
     assert claims.claim("once", cassette) is False
     assert claims.claimed("once", cassette)
     assert not claims.claimed("rewrite", cassette)
+
+
+@pytest.mark.parametrize(
+    ("cassette", "problem"),
+    [
+        ("../../outside", "must stay inside it ('..' leaves it)"),
+        ("shared/../../x", "must stay inside it ('..' leaves it)"),
+        ("bad\x00name", "cannot hold a NUL character"),
+    ],
+)
+def test_a_marker_cassette_cannot_escape_the_cassette_folder(cassette: str, problem: str) -> None:
+    with pytest.raises(ConfigError, match=problem.replace("(", r"\(").replace(")", r"\)")) as caught:
+        resolve([("stream_replay marker of t.py::test_x", {"cassette": cassette})])
+    assert "stream_replay marker of t.py::test_x" in str(caught.value)
+
+
+def test_an_absolute_marker_cassette_is_taken_as_given(tmp_path: Path) -> None:
+    chosen = tmp_path / "elsewhere" / "x.yaml"
+    assert resolve([("marker", {"cassette": str(chosen)})])["cassette"] == str(chosen)
+
+
+def test_a_long_marker_cassette_name_is_shortened_like_a_test_name(tmp_path: Path) -> None:
+    common = {"test_file": tmp_path / "tests" / "test_a.py", "rootdir": tmp_path, "node_name": "t", "class_name": None}
+    long_name = "x" * 300
+    path = cassette_path(**common, directory=None, cassette=f"shared/{long_name}")  # type: ignore[arg-type]
+    assert path.parent == tmp_path / "tests" / "cassettes" / "shared"
+    assert path.suffix == ".yaml" and len(path.name) <= MAX_NAME + 5
+    other = cassette_path(**common, directory=None, cassette=f"shared/{long_name}y")  # type: ignore[arg-type]
+    assert other != path  # a hash keeps two long names apart
+    path.parent.mkdir(parents=True)
+    path.write_text("fits")  # the file system takes it

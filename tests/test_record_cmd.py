@@ -94,7 +94,8 @@ def test_a_missing_key_is_one_line_and_writes_nothing(
     assert main(["record", "--model", "m", "--message", "hi", "-o", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [
-        "stream-replay: CO_API_KEY is not set: export your Cohere API key to record (it is sent, never written)"
+        "stream-replay: CO_API_KEY is not set: record sends to https://api.cohere.com, which needs your Cohere API "
+        "key (it is sent, never written); export CO_API_KEY, or give --base-url URL for a server that checks none"
     ]
     assert not out.parent.exists()
 

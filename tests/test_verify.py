@@ -67,7 +67,8 @@ def _rewrite_text(payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def test_an_unchanged_stream_and_what_naturally_varies_are_no_drift(tmp_path: Path) -> None:
     original = _first("v2_text")
     code, out = _run(original, original, tmp_path)
-    assert (code, out[0]) == (0, f"{tmp_path / 'recorded.yaml'}: no drift")
+    assert out[0].startswith("stream-replay: re-sending 1 request(s) of 1 cassette(s) to http://127.0.0.1:")
+    assert (code, out[1]) == (0, f"{tmp_path / 'recorded.yaml'}: no drift")
     code, out = _run(original, _variant(original, _rewrite_text), tmp_path)
     assert (code, out[-1]) == (0, "1 request(s) in 1 cassette(s): 0 cassette(s) drifted")
 
@@ -160,6 +161,7 @@ def test_the_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     with ReplayServer([original], speed=None) as server:
         assert main(["verify", str(path), "--base-url", server.url]) == 0
     assert capsys.readouterr().out.splitlines() == [
+        f"stream-replay: re-sending 1 request(s) of 1 cassette(s) to {server.url}",
         f"{path}: no drift",
         "1 request(s) in 1 cassette(s): 0 cassette(s) drifted",
     ]

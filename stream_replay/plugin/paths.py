@@ -42,6 +42,14 @@ def cassette_name(node_name: str, class_name: str | None = None) -> str:
     return name
 
 
+def _fitting(part: str) -> str:
+    """``part`` as one path component most file systems take (255 bytes)."""
+    if len(part.encode()) <= MAX_NAME + 5:
+        return part
+    stem, dot, suffix = part.rpartition(".") if part.endswith(".yaml") else (part, "", "")
+    return stem[: MAX_NAME - 13] + "-" + _digest(part, 12) + dot + suffix
+
+
 def cassette_path(
     *,
     test_file: Path,
@@ -73,7 +81,10 @@ def cassette_path(
         chosen = Path(cassette)
         if not chosen.suffix:
             chosen = chosen.with_suffix(".yaml")
-        return chosen if chosen.is_absolute() else base / chosen
+        if chosen.is_absolute():
+            return chosen
+        # every part a file system takes (long names shortened with a hash, as test names are)
+        return base.joinpath(*(_fitting(part) for part in chosen.parts))
     return base / module_part / f"{cassette_name(node_name, class_name)}.yaml"
 
 

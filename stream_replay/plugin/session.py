@@ -34,7 +34,7 @@ import httpx
 from ..cassette import Cassette, Interaction, load_cassette
 from ..cassette.files import folder_lock
 from ..errors import MissingCassetteError, NoMatchError, StreamReplayError, VcrpyCassetteError
-from ..recording.client import SDK_TIMEOUT
+from ..recording.client import SDK_TIMEOUT, env_api_key, needs_key, sdk_base_url
 from ..recording.recorder import Recorder
 from ..replay.client import PLACEHOLDER_KEY
 from ..replay.matching import DEFAULT_MATCH_ON, RequestView, view
@@ -326,10 +326,13 @@ class StreamReplay:
             kwargs["httpx_client"] = self.async_http() if asynchronous else self.sync_http()
         use = self._resolve()
         key = args[0] if args else kwargs.get("api_key")
-        if use in (Use.REPLAY, Use.MISSING):
-            if key is None and not os.environ.get("CO_API_KEY") and not args:
-                kwargs["api_key"] = PLACEHOLDER_KEY  # nothing leaves the process; no key is needed
-        elif isinstance(key, str) and self._recorder is not None:
+        if key is None and not args:
+            key = env_api_key()  # what the SDK will take from the environment
+            if key is None and (use in (Use.REPLAY, Use.MISSING) or not needs_key(sdk_base_url(kwargs))):
+                # Replaying, nothing leaves the process; recording, the target is not Cohere's
+                # API (CO_API_URL or base_url= naming stream-replay serve, a proxy...): no key needed.
+                kwargs["api_key"] = PLACEHOLDER_KEY
+        if isinstance(key, str) and self._recorder is not None:
             self._recorder.writer.add_secret(key)
 
     def adopt(self, client: Any) -> None:

@@ -14,7 +14,9 @@ PYTEST_DONT_REWRITE
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 #: The record modes, each with its one-line contract (README, "Record modes").
@@ -106,6 +108,13 @@ def _check(name: str, value: Any, source: str) -> Any:
             raise ConfigError(f"{where}: expected a path (a str or os.PathLike).")
         if isinstance(value, str) and not value.strip():
             raise ConfigError(f"{where}: the path is empty.")
+        if value is not None and "\x00" in str(value):
+            raise ConfigError(f"{where}: a path cannot hold a NUL character.")
+        if name == "cassette" and value is not None and not os.path.isabs(value) and ".." in Path(value).parts:
+            raise ConfigError(
+                f"{where}: a cassette named relative to the cassette folder must stay inside it ('..' leaves it); "
+                "give an absolute path to put it elsewhere on purpose."
+            )
         return value
     if name == "speed":
         if value is not None:
