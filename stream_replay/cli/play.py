@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 import time
@@ -88,8 +89,7 @@ def play_cassette(
             if use_async:
                 asyncio.run(_consume_async(client, kwargs, printer))
             else:
-                for event in client.chat_stream(**kwargs):
-                    printer.event(event)
+                _consume(client, kwargs, printer)
         except cohere.core.ApiError as exc:
             stream.write(f"\n  {paint(f'[API error {exc.status_code}]', output.RED)} {exc.body}\n")
             continue
@@ -100,9 +100,27 @@ def play_cassette(
     return 0
 
 
+def _consume(client: Any, kwargs: dict[str, Any], printer: _Printer) -> None:
+    events = client.chat_stream(**kwargs)
+    try:
+        for event in events:
+            printer.event(event)
+    finally:
+        # Closed now, not whenever it is collected: cohere 5.x's generator ignores the
+        # GeneratorExit of a consumer that stops early (a closed pipe), and Python would
+        # print "Exception ignored ... generator ignored GeneratorExit" at exit.
+        with contextlib.suppress(RuntimeError):
+            events.close()
+
+
 async def _consume_async(client: Any, kwargs: dict[str, Any], printer: _Printer) -> None:
-    async for event in client.chat_stream(**kwargs):
-        printer.event(event)
+    events = client.chat_stream(**kwargs)
+    try:
+        async for event in events:
+            printer.event(event)
+    finally:
+        with contextlib.suppress(RuntimeError):
+            await events.aclose()
 
 
 def _route(interaction: Interaction) -> str:
