@@ -15,7 +15,12 @@ import inspect
 import typing
 from typing import Any, Literal
 
+from .errors import StreamReplayError
 from .wire.events import TYPE_KEYS
+
+
+class UnsupportedClientError(StreamReplayError, TypeError):
+    """A cohere client stream_replay cannot serve faithfully (Bedrock, SageMaker, OCI)."""
 
 Api = Literal["v1", "v2"]
 
@@ -50,13 +55,59 @@ def is_async_client(cls: type) -> bool:
 
 def client_class(cls: Any) -> type:
     """``cls`` (default ``cohere.ClientV2``) if it is one of the four cohere client
-    classes or a subclass; a ``TypeError`` saying which are accepted otherwise."""
+    classes or a subclass; a ``TypeError`` saying which are accepted otherwise (and an
+    ``UnsupportedClientError`` for the other platforms' clients)."""
     import cohere
 
     chosen = cls if cls is not None else cohere.ClientV2
     if not (isinstance(chosen, type) and issubclass(chosen, (cohere.Client, cohere.AsyncClient))):
         raise TypeError(f"client must be cohere.ClientV2, AsyncClientV2, Client or AsyncClient, got {chosen!r}")
+    refuse_other_platform(chosen)
     return chosen
+
+
+#: The cohere clients of other platforms, and what they talk to.
+_PLATFORMS = {
+    "BedrockClientV2": "AWS Bedrock",
+    "BedrockClient": "AWS Bedrock",
+    "SagemakerClientV2": "AWS SageMaker",
+    "SagemakerClient": "AWS SageMaker",
+    "OciClientV2": "Oracle OCI Generative AI",
+    "OciClient": "Oracle OCI Generative AI",
+}
+_PLATFORM_MODULES = ("cohere.aws_client", "cohere.oci_client")
+
+
+def refuse_other_platform(cls: type) -> None:
+    """``UnsupportedClientError`` for a client of Cohere on another platform."""
+    import cohere
+
+    for name, platform in _PLATFORMS.items():
+        other = getattr(cohere, name, None)
+        if isinstance(other, type) and issubclass(cls, other):
+            raise UnsupportedClientError(_unsupported(f"cohere.{name}", platform))
+
+
+def refuse_platform_transport(http: Any) -> None:
+    """``UnsupportedClientError`` for an httpx client built by an other platform's cohere
+    client (its event hooks sign requests and decode AWS event-stream frames)."""
+    hooks = getattr(http, "event_hooks", None) or {}
+    for hook in (h for found in hooks.values() for h in found):
+        module = getattr(hook, "__module__", "") or ""
+        if module.startswith(_PLATFORM_MODULES):
+            platform = "AWS Bedrock or SageMaker" if module.startswith("cohere.aws") else "Oracle OCI"
+            raise UnsupportedClientError(_unsupported("a cohere client for another platform", platform))
+
+
+def _unsupported(what: str, platform: str) -> str:
+    return (
+        f"stream_replay: {what} is not supported: it talks to {platform}, with signed requests "
+        "(SigV4, OCI signatures) and streams its own event hooks decode (AWS event-stream frames). "
+        "Served from a /v1 or /v2 chat cassette, it would take a code path production never takes, "
+        "so stream_replay refuses it rather than pass a test that would fail live.\n"
+        "  How to fix: test through cohere.ClientV2 / Client (the Cohere platform API), or keep "
+        "this client out of stream_replay's tests."
+    )
 
 
 def _union_members(annotation: Any) -> list[type]:

@@ -77,6 +77,8 @@ class SdkPatch:
         self._undo.append(lambda: setattr(cls, name, original))
 
     def _constructor(self, original: Any, is_async: Callable[[type], bool]) -> Any:
+        from ..sdk import refuse_other_platform
+
         owner = self.owner
 
         @functools.wraps(original)
@@ -86,6 +88,7 @@ class SdkPatch:
             _depth.value = depth + 1
             try:
                 if outermost:
+                    refuse_other_platform(type(client))  # Bedrock, SageMaker, OCI: never served by accident
                     owner.prepare(args, kwargs, is_async(type(client)))
                 original(client, *args, **kwargs)
             finally:
@@ -100,11 +103,13 @@ class SdkPatch:
 
         from ..recording.transport import RecordingTransport
         from ..replay.transport import ReplayTransport
+        from ..sdk import refuse_platform_transport
 
         @functools.wraps(original)
         def method(http: Any, *args: Any, **kwargs: Any) -> Any:
             ours = owner.async_http() if asynchronous else owner.sync_http()
             client = http.httpx_client
+            refuse_platform_transport(client)  # Bedrock, SageMaker, OCI: never served by accident
             # A client from replay_client or record_client keeps its own cassette.
             explicit = isinstance(getattr(client, "_transport", None), (ReplayTransport, RecordingTransport))
             if client is not ours and not explicit:
