@@ -148,3 +148,15 @@ def event_classes(api: Api) -> dict[str, type]:
     if not classes:
         raise RuntimeError(f"stream_replay could not find the {api} stream event classes in cohere {sdk_version()}")
     return classes
+
+
+def sdk_kwargs(method: Any, body: dict[str, Any]) -> dict[str, Any]:
+    """``body``'s fields as keyword arguments of the SDK's ``method``; a field the installed
+    SDK has no parameter for goes in ``request_options`` ``additional_body_parameters``
+    (the SDK's own way to send it), so the body sent holds every field given."""
+    accepted = set(inspect.signature(method).parameters) - {"self", "request_options", "accepts"}
+    kwargs = {k: v for k, v in body.items() if k in accepted}
+    extra = {k: v for k, v in body.items() if k not in accepted}
+    if extra:
+        kwargs["request_options"] = {"additional_body_parameters": extra}
+    return kwargs

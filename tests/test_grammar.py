@@ -93,7 +93,7 @@ def test_a_corrupt_argument_fragment_and_a_wrong_citation_are_caught() -> None:
     data["delta"]["message"]["citations"]["text"] = "not what was said"
     stream[position] = _with(stream[position], data)
     assert any(
-        m.startswith(f"event {position} (citation-start): text 'not what was said' is not the text at ")
+        m.startswith(f"event {position} (citation-start): 'not what was said' is not the text at ")
         for m in _messages(stream)
     )
 

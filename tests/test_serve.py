@@ -47,9 +47,14 @@ TIMEOUT = 30.0  # seconds any single HTTP call may take before the test fails
 
 
 def kwargs_of(interaction: Interaction) -> dict[str, Any]:
-    """The chat call's arguments: the recorded request body minus ``stream``."""
+    """The chat call's arguments: the recorded request body minus ``stream``, as the installed
+    SDK takes them (a field it has no parameter for, e.g. ``thinking`` on 5.11, as an
+    additional body parameter: the same body on the wire)."""
+    from stream_replay.sdk import sdk_kwargs
+
     body = json.loads(json.dumps(interaction.request.body.json))
-    return {k: v for k, v in body.items() if k != "stream"}
+    method = cohere.ClientV2.chat_stream if route_of(interaction) == "/v2/chat" else cohere.Client.chat_stream
+    return sdk_kwargs(method, {k: v for k, v in body.items() if k != "stream"})
 
 
 def route_of(interaction: Interaction) -> str:
@@ -97,7 +102,7 @@ def v2_text() -> Cassette:
 def test_a_served_folder_answers_every_sdk_call_like_in_process_replay(http: httpx.Client) -> None:
     counts = {"streams": 0, "errors": 0, "models": 0, "async": 0}
     with ReplayServer([CASSETTES], speed=0) as server:
-        assert len(server.players) == len(list(CASSETTES.glob("*.yaml"))) == 9
+        assert len(server.players) == len(list(CASSETTES.glob("*.yaml"))) == 10
         remote_v2 = cohere.ClientV2(api_key="x", base_url=server.url, httpx_client=http)
         remote_v1 = cohere.Client(api_key="x", base_url=server.url, httpx_client=http)
         # the server's order: a request recorded in two cassettes is answered from each in turn
@@ -132,8 +137,8 @@ def test_a_served_folder_answers_every_sdk_call_like_in_process_replay(http: htt
                         served = dumps(list(remote.chat_stream(**kwargs_of(interaction))))
                     assert served == expected and len(expected) >= len(stream_of(interaction).events) - 1
                     counts["streams"] += 1
-        assert [p.unplayed() for p in server.players] == [[]] * 9
-    assert counts == {"streams": 14, "errors": 5, "models": 2, "async": 2}
+        assert [p.unplayed() for p in server.players] == [[]] * 10
+    assert counts == {"streams": 15, "errors": 5, "models": 2, "async": 2}
 
 
 async def _collect_async(url: str, route: str, kwargs: dict[str, Any]) -> list[Any]:
@@ -356,7 +361,7 @@ def stop_afterwards() -> Iterator[list[subprocess.Popen[str]]]:
 def _url_of(line: str) -> str:
     files = cassette_files([CASSETTES])
     interactions = sum(len(load_cassette(f).interactions) for f in files)
-    assert (len(files), interactions) == (9, 21)
+    assert (len(files), interactions) == (10, 22)
     prefix = f"stream-replay: serving {len(files)} cassettes ({interactions} interactions) on http://127.0.0.1:"
     assert line.startswith(prefix) and line.endswith("\n") and line.count("\n") == 1, line
     return line.split()[-1]

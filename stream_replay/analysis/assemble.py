@@ -49,12 +49,16 @@ class ToolCall:
 
 @dataclass(frozen=True)
 class Citation:
-    """One citation: the span ``start``:``end`` of the text it cites, that ``text``, and its ``sources``."""
+    """One citation: the span ``start``:``end`` of the text it cites, that ``text``, its
+    ``sources``, the content block it belongs to (``content_index``) and what it cites
+    (``type``: v2's ``TEXT_CONTENT``, ``THINKING_CONTENT`` or ``PLAN``; None on v1)."""
+
     start: int | None
     end: int | None
     text: str | None
     sources: tuple[Any, ...]
     content_index: int | None = None
+    type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -171,6 +175,7 @@ class Collector:
                     text=_get(citation, "text"),
                     sources=tuple(_get(citation, "sources") or ()),
                     content_index=_get(citation, "content_index"),
+                    type=_type_name(_get(citation, "type")),
                 )
             )
         elif kind == "message-end":
@@ -252,6 +257,13 @@ class Collector:
             events=tuple(self.events),
             timing=Timing(self._first_event, self._first_content, total),
         )
+
+
+def _type_name(value: Any) -> str | None:
+    """A citation's type as the wire says it (the SDK may give an enum)."""
+    if value is None:
+        return None
+    return str(getattr(value, "value", value))
 
 
 def collect(stream: Iterable[Any]) -> StreamResult:

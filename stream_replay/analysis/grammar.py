@@ -130,6 +130,8 @@ class _V2:
         next_index = {"content": 0, "tool-call": 0}
         block_types: dict[int, str] = {}
         text: list[str] = []
+        thinking: list[str] = []
+        plan: list[str] = []
         arguments: dict[int, list[str]] = {}
         citation_open: int | None = None
         citations: list[tuple[int, dict[str, Any]]] = []
@@ -169,7 +171,9 @@ class _V2:
                 family = "content" if kind.startswith("content") else "tool-call"
                 if open_block != (family, index):
                     self.bad(position, kind, index, f"no {family}-start for index {index} before it")
-                elif kind == "content-delta" and block_types.get(index if index is not None else -1) != "thinking":
+                elif kind == "content-delta" and block_types.get(index if index is not None else -1) == "thinking":
+                    thinking.append(str(_at(data, "delta", "message", "content", "thinking") or ""))
+                elif kind == "content-delta":
                     text.append(str(_at(data, "delta", "message", "content", "text") or ""))
                 elif kind == "tool-call-delta" and index is not None:
                     fragment = _at(data, "delta", "message", "tool_calls", "function", "arguments")
@@ -179,6 +183,7 @@ class _V2:
                         self.bad(position, kind, index, f"citation {citation_open} is still open")
                     open_block = None
             elif kind == "tool-plan-delta":
+                plan.append(str(_at(data, "delta", "message", "tool_plan") or ""))
                 if tool_calls_seen:
                     self.bad(position, kind, index, "tool plan after a tool call")
                 if open_block is not None:
@@ -200,11 +205,16 @@ class _V2:
                 pass
             elif kind is not None:
                 self.bad(position, kind, index, "not a v2 event type")
+        # a citation's span is in the text it cites: the answer, the thinking, or the tool plan
+        cited_texts = {"THINKING_CONTENT": "".join(thinking), "PLAN": "".join(plan)}
         whole = "".join(text)
         for position, citation in citations:
             start, end, cited = citation.get("start"), citation.get("end"), citation.get("text")
-            if isinstance(start, int) and isinstance(end, int) and whole[start:end] != cited:
-                self.bad(position, "citation-start", None, f"text {cited!r} is not the text at {start}:{end}")
+            kind_of_text = citation.get("type")
+            source = cited_texts.get(kind_of_text, whole) if isinstance(kind_of_text, str) else whole
+            what = {"THINKING_CONTENT": "thinking", "PLAN": "tool plan"}.get(str(kind_of_text), "text")
+            if isinstance(start, int) and isinstance(end, int) and source[start:end] != cited:
+                self.bad(position, "citation-start", None, f"{cited!r} is not the {what} at {start}:{end}")
         for index, fragments in sorted(arguments.items()):
             joined = "".join(fragments)
             if joined:

@@ -22,6 +22,7 @@ from ..cassette import Cassette, Interaction, load_cassette
 from ..errors import RecordingEndedError
 from ..replay.client import replay_client
 from ..replay.transport import ReplayTransport
+from ..sdk import sdk_kwargs
 from ..wire.events import event_type
 from . import add_speed, exit_status, output
 
@@ -82,7 +83,7 @@ def play_cassette(
             stream.write(f"  (not a chat stream: {interaction.response.status}, shown as recorded)\n")
             transport.player.mark(number - 1)
             continue
-        kwargs = _arguments(interaction)
+        kwargs = sdk_kwargs(type(client).chat_stream, _arguments(interaction))  # 5.11 lacks thinking=...
         started = time.monotonic()
         printer = _Printer(stream, "v2" if route == "/v2/chat" else "v1", plan_texts=_v1_plan_texts(interaction))
         try:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import inspect
 import json
 import os
 import sys
@@ -32,6 +31,7 @@ from typing import Any, TextIO
 import yaml
 
 from ..errors import StreamReplayError
+from ..sdk import sdk_kwargs
 from . import exit_status
 
 
@@ -109,6 +109,9 @@ def add_parsers(commands: Any) -> None:
         "reports drift",
     )
     again.add_argument("--force", action="store_true", help="with --from: replace -o if it exists")
+    from .vcr import add_redaction
+
+    add_redaction(parser.add_argument_group("redaction (what the cassette keeps; the key is never kept)"))
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
@@ -116,9 +119,20 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if args.source is not None:
         from .record_from import record_from
 
+        if args.redact_fields or args.redact_patterns:
+            raise InputError(
+                "--redact-field/--redact-pattern cannot go with --from yet (it re-sends the source's requests as "
+                "recorded); record without --from, or redact the source cassette's requests first"
+            )
         return record_from(args, stream)
     if args.force:
         raise InputError("--force goes with --from (record appends to an existing cassette)")
+    from .vcr import redaction_of
+
+    try:
+        redaction_of(args)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
     api = args.api or "v2"
     body = _request(args, api)
     check_output(args.output)
@@ -133,7 +147,14 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     printer = Shown(_Printer(stream, api))
     started = time.monotonic()
     first: float | None = None
-    session = record_client(args.output, cls, api_key=key, base_url=target)
+    session = record_client(
+        args.output,
+        cls,
+        api_key=key,
+        base_url=target,
+        redact_fields=args.redact_fields,
+        redact_patterns=args.redact_patterns,
+    )
     try:
         with no_new_folders(args.output), session as co, quiet_skips():
             for event in co.chat_stream(**sdk_kwargs(cls.chat_stream, body)):
@@ -280,18 +301,6 @@ class Shown:
 
     def finish(self, seconds: float) -> None:
         self.printer.finish(seconds)
-
-
-def sdk_kwargs(method: Any, body: dict[str, Any]) -> dict[str, Any]:
-    """``body``'s fields as keyword arguments of the SDK's ``method``; a field the installed
-    SDK has no parameter for goes in ``request_options`` ``additional_body_parameters``
-    (the SDK's own way to send it), so the body sent holds every field given."""
-    accepted = set(inspect.signature(method).parameters) - {"self", "request_options", "accepts"}
-    kwargs = {k: v for k, v in body.items() if k in accepted}
-    extra = {k: v for k, v in body.items() if k not in accepted}
-    if extra:
-        kwargs["request_options"] = {"additional_body_parameters": extra}
-    return kwargs
 
 
 # ------------------------------------------------------------------ one request

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..errors import StreamReplayError
+from ..sdk import sdk_kwargs
 from .record import (
     CHAT_ROUTES,
     GENERATION,
@@ -25,7 +26,6 @@ from .record import (
     no_new_folders,
     not_kept,
     quiet_skips,
-    sdk_kwargs,
     target_and_key,
 )
 
