@@ -15,8 +15,8 @@ def add_parsers(commands: Any) -> None:
         "serve",
         help="serve cassettes over HTTP to any Cohere client (CO_API_URL or base_url)",
         description="A Cohere-compatible HTTP server on 127.0.0.1 replaying each CASSETTE "
-        "(a file, or a folder: every *.yaml in it). Prints its URL; Ctrl-C stops it.",
-        epilog=exit_status(zero="stopped with Ctrl-C"),
+        "(a file, or a folder: every *.yaml in it). Prints its URL; Ctrl-C or SIGTERM stops it.",
+        epilog=exit_status(zero="stopped with Ctrl-C or SIGTERM"),
     )
     serve.add_argument("paths", nargs="+", type=Path, metavar="CASSETTE_OR_DIR")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -64,6 +64,29 @@ def add_parsers(commands: Any) -> None:
     )
 
 
+    serve.add_argument(
+        "--max-body-mb",
+        type=float,
+        default=16,
+        metavar="MB",
+        help="largest request body accepted, in MiB (default 16); a larger one gets 413",
+    )
+    serve.add_argument(
+        "--header-timeout",
+        type=float,
+        default=10,
+        metavar="SECONDS",
+        help="close a connection whose request line and headers take longer (default 10)",
+    )
+    serve.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=30,
+        metavar="SECONDS",
+        help="close a kept-alive connection idle this long (default 30)",
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     from ..replay.matching import DEFAULT_MATCH_ON
     from ..replay.server import serve
@@ -78,4 +101,7 @@ def run(args: argparse.Namespace) -> int:
         ignore_fields=args.ignore_field,
         ignore_patterns=args.ignore_pattern,
         drift=args.drift,
+        max_body_bytes=int(args.max_body_mb * 1024 * 1024),
+        header_timeout=args.header_timeout,
+        idle_timeout=args.idle_timeout,
     )

@@ -128,13 +128,14 @@ class Player:
 
     # ------------------------------------------------------------------ playing
 
-    def lookup(self, incoming: RequestView, matching: Matching | None = None) -> Lookup:
-        """The interactions that match ``incoming``; nothing is marked, nothing explained."""
+    def lookup(self, incoming: RequestView, matching: Matching | None = None, *, prepared: bool = False) -> Lookup:
+        """The interactions that match ``incoming`` (``prepared``: already passed through
+        ``self.matching.prepare``); nothing is marked, nothing explained."""
         matching = matching or self.matching
-        prepared = self.matching.prepare(incoming)
+        prepared_view = incoming if prepared else self.matching.prepare(incoming)
         played = None
         for index, recorded in enumerate(self.views()):
-            if matching.matches(recorded, prepared):
+            if matching.matches(recorded, prepared_view):
                 if self._plays[index] == 0:
                     return Lookup(index, played)
                 if played is None:
@@ -215,29 +216,42 @@ class Player:
     # --------------------------------------------------------------- explaining
 
     def closest(self, incoming: RequestView) -> Closest | None:
-        """The recorded request nearest to ``incoming``: the fewest differing fields (each
-        failing matcher, each differing body field), then the same route, then the
+        """The recorded request nearest to ``incoming``: the fewest failing matchers other
+        than the body (a recording of another route or method is far, whatever its
+        body), then the fewest differing body fields, then the same route, then the
         earliest. None for an empty cassette."""
         prepared = self.matching.prepare(incoming)
-        best: tuple[int, bool, int] | None = None
+        best: tuple[int, int, bool, int] | None = None
         failed_best: list[str] = []
         for index, recorded in enumerate(self.views()):
             failed = self.matching.failures(recorded, prepared)
-            fields = len(failed)
-            if "body" in failed:
-                fields += len(differences(recorded.body, prepared.body, limit=_RANKING_LIMIT)) - 1
-            key = (fields, recorded.route != prepared.route, index)
+            others = sum(1 for name in failed if name != "body")
+            fields = len(differences(recorded.body, prepared.body, limit=_RANKING_LIMIT)) if "body" in failed else 0
+            key = (others, fields, recorded.route != prepared.route, index)
             if best is None or key < best:
                 best, failed_best = key, failed
-        return None if best is None else Closest(best[2], failed_best, best[0])
+        return None if best is None else Closest(best[3], failed_best, best[0] + best[1])
 
-    def explain(self, incoming: RequestView, lookup: Lookup | None = None) -> str:
-        """Why no interaction answers ``incoming``, and the way out."""
+    def explain(
+        self,
+        incoming: RequestView,
+        lookup: Lookup | None = None,
+        *,
+        prepared: RequestView | None = None,
+        closest: Closest | None = None,
+        body_note: str | None = None,
+    ) -> str:
+        """Why no interaction answers ``incoming``, and the way out.
+
+        For a caller that bounds the work (``serve``), each defaulting to the full work:
+        ``prepared``: ``incoming`` already ``matching.prepare``d (not copied again);
+        ``closest``: the nearest recorded request, already found; ``body_note``: a line
+        shown instead of the body's field diff (why it was skipped)."""
         lookup = lookup or self.lookup(incoming)
         if lookup.played is not None:
             message = self._already_played(incoming, lookup.played)
         else:
-            message = self._nearest(incoming)
+            message = self._nearest(incoming, prepared, closest, body_note)
         return message + "\n" + self.hint if self.hint else message
 
     def _already_played(self, incoming: RequestView, first: int) -> str:
@@ -252,19 +266,27 @@ class Player:
             "matching interactions again."
         )
 
-    def _nearest(self, incoming: RequestView) -> str:
+    def _nearest(
+        self,
+        incoming: RequestView,
+        prepared: RequestView | None = None,
+        closest: Closest | None = None,
+        body_note: str | None = None,
+    ) -> str:
         lines = [f"stream_replay: no recorded interaction in {self.cassette.label} matches {incoming.describe()}"]
-        closest = self.closest(incoming)
+        closest = closest if closest is not None else self.closest(incoming)
         if closest is None:
             lines.append("  The cassette holds no interactions.")
         else:
-            prepared = self.matching.prepare(incoming)
+            prepared = prepared if prepared is not None else self.matching.prepare(incoming)
             recorded = self.views()[closest.position]
             lines.append(
                 f"  Closest recorded: interactions[{closest.position}] {recorded.describe()} "
                 f"(differs in: {', '.join(closest.failed)})"
             )
-            if "body" in closest.failed:
+            if "body" in closest.failed and body_note is not None:
+                lines.append(f"  body: {body_note}")
+            elif "body" in closest.failed:
                 lines.append("  body, recorded -> this request:")
                 lines.extend(f"    {line}" for line in describe(differences(recorded.body, prepared.body)))
             for name in ("method", "route", "query", "host"):
