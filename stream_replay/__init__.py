@@ -1,7 +1,7 @@
 """stream_replay: record Cohere chat streams once, replay them through the real SDK forever.
 
 The public names load lazily, so ``import stream_replay`` (and the pytest plugin)
-costs next to nothing until a name is used: cohere, httpx, vcrpy and deepdiff are
+costs next to nothing until a name is used: cohere, httpx and vcrpy are
 imported only by the code that needs them.
 
 PYTEST_DONT_REWRITE
