@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from .cassette import load_cassette as load_cassette
     from .cassette import loads_cassette as loads_cassette
     from .cassette import save_cassette as save_cassette
+    from .cassette.redaction import Redaction as Redaction
     from .errors import CassetteError as CassetteError
     from .errors import DriftWarning as DriftWarning
     from .errors import NoMatchError as NoMatchError
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from .replay.transport import ReplayTransport as ReplayTransport
     from .vcr.importer import read_vcr as read_vcr
     from .vcr.matcher import body_matcher as vcr_body_matcher  # noqa: F401  (in __all__ through _EXPORTS)
+    from .vcr.serializer import vcr_serializer_with as vcr_serializer_with
 
 _EXPORTS = {
     "StreamResult": "stream_replay.analysis.assemble",
@@ -69,6 +71,8 @@ _EXPORTS = {
     "ReplayTransport": "stream_replay.replay.transport",
     "DriftWarning": "stream_replay.errors",
     "vcr_body_matcher": "stream_replay.vcr.matcher",
+    "Redaction": "stream_replay.cassette.redaction",
+    "vcr_serializer_with": "stream_replay.vcr.serializer",
 }
 
 #: Exported names that differ from their name in the module.

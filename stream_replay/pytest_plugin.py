@@ -82,6 +82,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "5xx or serve's own 404), all, none",
         default="",
     )
+    parser.addini(
+        "stream_replay_redact_fields",
+        "request body fields recording writes as \"<redacted>\", one path a line (documents[*].data.ssn)",
+        type="linelist",
+        default=[],
+    )
+    parser.addini(
+        "stream_replay_redact_patterns",
+        "regular expressions whose matches recording writes as <redacted> (bodies, headers, every event), one a line",
+        type="linelist",
+        default=[],
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -89,7 +101,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "stream_replay(cassette=None, **options): replay Cohere streams from a stream_replay cassette "
         "(options: mode, dir, speed, fast, match_on, ignore_fields, ignore_patterns, drift, record_errors, "
-        "allow_repeats, report_unplayed, faults)",
+        "redact_fields, redact_patterns, before_record, allow_repeats, report_unplayed, faults)",
     )
     try:
         config.stash[_RUN] = Run(config)

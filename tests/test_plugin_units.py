@@ -38,7 +38,10 @@ def test_later_layers_win_and_remember_their_source() -> None:
         ({"match_on": "body"}, "stream_replay: here: match_on='body': expected a list"),
         ({"ignore_fields": [1]}, "stream_replay: here: ignore_fields=[1]: expected a list of field paths"),
         ({"cassette": ""}, "stream_replay: here: cassette='': the path is empty."),
-        ({"speeed": 1}, "stream_replay: here: unknown option 'speeed'. Known options: allow_repeats, cassette,"),
+        (
+            {"speeed": 1},
+            "stream_replay: here: unknown option 'speeed'. Known options: allow_repeats, before_record, cassette,",
+        ),
     ],
 )
 def test_a_bad_value_names_its_source_and_the_way_out(options: dict[str, object], expected: str) -> None:

@@ -116,23 +116,18 @@ def add_parsers(commands: Any) -> None:
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     stream = out or sys.stdout
-    if args.source is not None:
-        from .record_from import record_from
-
-        if args.redact_fields or args.redact_patterns:
-            raise InputError(
-                "--redact-field/--redact-pattern cannot go with --from yet (it re-sends the source's requests as "
-                "recorded); record without --from, or redact the source cassette's requests first"
-            )
-        return record_from(args, stream)
-    if args.force:
-        raise InputError("--force goes with --from (record appends to an existing cassette)")
     from .vcr import redaction_of
 
     try:
         redaction_of(args)
     except ValueError as exc:
         raise InputError(str(exc)) from None
+    if args.source is not None:
+        from .record_from import record_from
+
+        return record_from(args, stream)
+    if args.force:
+        raise InputError("--force goes with --from (record appends to an existing cassette)")
     api = args.api or "v2"
     body = _request(args, api)
     check_output(args.output)

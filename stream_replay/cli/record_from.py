@@ -52,7 +52,7 @@ def record_from(args: argparse.Namespace, out: TextIO) -> int:
     with no_new_folders(output):
         output.parent.mkdir(parents=True, exist_ok=True)
         try:
-            with _Again(temporary, target, key, out) as again:
+            with _Again(temporary, target, key, out, args.redact_fields, args.redact_patterns) as again:
                 for index, interaction in enumerate(source.interactions):
                     changed += again.one(index, total, interaction)
             if output.exists() and not args.force:
@@ -86,7 +86,17 @@ def _request_flags(args: argparse.Namespace) -> list[str]:
 class _Again:
     """The clients recording into one temporary cassette, and each request sent again."""
 
-    def __init__(self, path: Path, target: str, key: str, out: TextIO) -> None:
+    def __init__(
+        self,
+        path: Path,
+        target: str,
+        key: str,
+        out: TextIO,
+        redact_fields: list[str] | None = None,
+        redact_patterns: list[str] | None = None,
+    ) -> None:
+        self.redact_fields = redact_fields or []
+        self.redact_patterns = redact_patterns or []
         self.path = path
         self.target = target
         self.key = key
@@ -109,7 +119,14 @@ class _Again:
         from ..recording.client import record_client
 
         if cls not in self._sessions:
-            session: Any = record_client(self.path, cls, api_key=self.key, base_url=self.target)
+            session: Any = record_client(
+                self.path,
+                cls,
+                api_key=self.key,
+                base_url=self.target,
+                redact_fields=self.redact_fields,
+                redact_patterns=self.redact_patterns,
+            )
             self._stack.enter_context(session)
             self._sessions[cls] = session
         return self._sessions[cls]

@@ -12,13 +12,44 @@ from . import exit_status
 from .output import note_failure, os_error_lines
 
 
+def add_redaction(parser: Any) -> None:
+    """``--redact-field PATH`` and ``--redact-pattern REGEX`` (both repeatable)."""
+    parser.add_argument(
+        "--redact-field",
+        dest="redact_fields",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help='a request body field to write as "<redacted>" (repeatable), a path with [*] and * wildcards, '
+        "e.g. 'documents[*].data.ssn' or 'messages[*].content'",
+    )
+    parser.add_argument(
+        "--redact-pattern",
+        dest="redact_patterns",
+        action="append",
+        default=[],
+        metavar="REGEX",
+        help="a regular expression whose every match (URL, header values, bodies, each event's JSON strings) is "
+        "written as <redacted> (repeatable), e.g. 'sk-[A-Za-z0-9]{20,}'",
+    )
+
+
+def redaction_of(args: argparse.Namespace) -> Any:
+    """The ``Redaction`` of the command's ``--redact-*`` flags; ``ValueError`` naming a bad one."""
+    from ..cassette.redaction import Redaction
+
+    return Redaction.of(args.redact_fields, args.redact_patterns)
+
+
 def add_parsers(commands: Any) -> None:
     imp = commands.add_parser(
         "import-vcr",
         help="convert vcrpy / pytest-recording cassettes into stream_replay cassettes",
         description="Reads each SRC (a vcrpy cassette, or a folder: every *.yaml/*.yml below it) with "
         "vcrpy's own loader and writes DIR/<name>.yaml, keeping a folder's tree under DIR; credential "
-        "headers and query parameters are dropped. Every file is attempted, each failure one line.",
+        "headers and query parameters are dropped, and a conversion that would hold the key (CO_API_KEY, "
+        "or the token of a recorded Authorization header) is refused. Every file is attempted, each failure "
+        "one line.",
         epilog=exit_status("some file could not be converted (the others were)", zero="every file converted"),
     )
     imp.add_argument("sources", nargs="+", type=Path, metavar="SRC", help="a vcrpy cassette or a folder of them")
@@ -31,37 +62,44 @@ def add_parsers(commands: Any) -> None:
         metavar="KEY=VALUE",
         help="attribution to store in each cassette (repeatable), e.g. license=MIT",
     )
+    add_redaction(imp)
 
     export = commands.add_parser(
         "export-vcr",
         help="write a cassette back as a plain vcrpy cassette",
         description="Each stream becomes its exact recorded body, written by vcrpy's own serializer; "
-        "per-event timing is dropped (vcrpy cannot hold it).",
+        "per-event timing is dropped (vcrpy cannot hold it). Credential headers are left out, and an export "
+        "that would hold the key (CO_API_KEY, or the token of an Authorization header) is refused.",
         epilog=exit_status(),
     )
     export.add_argument("cassette", type=Path)
     export.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
     export.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    add_redaction(export)
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        redaction = redaction_of(args)
+    except ValueError as exc:
+        print(f"stream-replay: {exc}", file=sys.stderr)
+        return 2
     if args.command == "export-vcr":
         from ..vcr.exporter import export_vcr
 
-        written = export_vcr(args.cassette, args.output, overwrite=args.force)
+        written = export_vcr(args.cassette, args.output, overwrite=args.force, redaction=redaction)
         print(f"{args.cassette} -> {written}")
         return 0
-    return import_vcr(args.sources, args.output, force=args.force, source=args.source)
+    return import_vcr(args.sources, args.output, force=args.force, source=args.source, redaction=redaction)
 
 
-def import_vcr(sources: list[Path], output: Path, *, force: bool, source: list[str]) -> int:
+def import_vcr(sources: list[Path], output: Path, *, force: bool, source: list[str], redaction: Any = None) -> int:
     """Convert every vcrpy cassette ``sources`` stand for (files, or folders: every
-    ``*.yaml``/``*.yml`` below, the tree kept under ``output``). Every file is attempted;
-    each failure is one line naming the file and why. 0 when all converted, 1 when some
-    did not, 2 for a usage error (nothing written)."""
-    from ..cassette import save_cassette
+    ``*.yaml``/``*.yml`` below, the tree kept under ``output``), redacted by ``redaction``.
+    Every file is attempted; each failure is one line naming the file and why. 0 when all
+    converted, 1 when some did not, 2 for a usage error (nothing written)."""
     from ..errors import StreamReplayError
-    from ..vcr.importer import read_vcr
+    from ..vcr.importer import convert_vcr
 
     extra: dict[str, str] = {}
     for item in source:
@@ -78,8 +116,7 @@ def import_vcr(sources: list[Path], output: Path, *, force: bool, source: list[s
     converted = failed = 0
     for src, target in plan:
         try:
-            cassette = read_vcr(src, source=extra or None)
-            save_cassette(cassette, target, overwrite=force)
+            cassette = convert_vcr(src, target, overwrite=force, source=extra or None, redaction=redaction)
         except BrokenPipeError:
             raise
         except (StreamReplayError, OSError) as exc:

@@ -171,6 +171,10 @@ def _run_layers(config: pytest.Config) -> tuple[list[Layer], list[Layer], str | 
         value = str(config.getini(f"stream_replay_{option}") or "").strip()
         if value:
             ini.append((f"stream_replay_{option} in {ini_file}", {option: value}))
+    for option in ("redact_fields", "redact_patterns"):  # linelists: one path or pattern a line
+        lines = [str(line).strip() for line in config.getini(f"stream_replay_{option}") or ()]
+        if any(lines):
+            ini.append((f"stream_replay_{option} in {ini_file}", {option: [line for line in lines if line]}))
     cli: list[Layer] = []
     cli_drift = config.getoption("stream_replay_drift")
     if cli_drift:

@@ -276,6 +276,8 @@ class StreamReplay:
                         ),
                     )
                 if self._use in (Use.HYBRID, Use.RECORD):
+                    from ..cassette.redaction import Redaction
+
                     key = os.environ.get("CO_API_KEY")
                     self._recorder = Recorder(
                         path,
@@ -283,6 +285,11 @@ class StreamReplay:
                         async_=httpx.AsyncHTTPTransport(limits=httpx.Limits(max_keepalive_connections=0)),
                         record_errors=self.settings["record_errors"],
                         on_skip=self.skipped.append,
+                        redaction=Redaction.of(
+                            self.settings["redact_fields"],
+                            self.settings["redact_patterns"],
+                            self.settings["before_record"],
+                        ),
                     )
             return self._use
 

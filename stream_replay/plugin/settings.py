@@ -45,6 +45,9 @@ DEFAULTS: dict[str, Any] = {
     "allow_repeats": False,
     "report_unplayed": True,
     "faults": (),
+    "redact_fields": (),
+    "redact_patterns": (),
+    "before_record": None,
 }
 
 
@@ -148,6 +151,8 @@ def _check(name: str, value: Any, source: str) -> Any:
                 "and 422; leave out 401/403, 408/429/5xx and serve's own 404), 'all' or 'none'."
             )
         return value
+    if name in ("redact_fields", "redact_patterns", "before_record"):
+        return _check_redaction(name, value, where)
     if name in ("match_on", "ignore_fields", "ignore_patterns"):
         if value is None and name == "match_on":
             return None
@@ -176,6 +181,25 @@ def _check(name: str, value: Any, source: str) -> Any:
                     raise ConfigError(f"{where}: {pattern!r} is not a regular expression ({exc}).") from None
         return tuple(value)
     return value  # pragma: no cover - every name in DEFAULTS is handled above
+
+
+def _check_redaction(name: str, value: Any, where: str) -> Any:
+    """``redact_fields`` (field paths), ``redact_patterns`` (regular expressions),
+    ``before_record`` (a callable or None), checked as ``record_client`` checks them."""
+    if name == "before_record":
+        if value is not None and not callable(value):
+            raise ConfigError(f"{where}: expected a callable (interaction) -> Interaction | None, or None.")
+        return value
+    example = "['documents[*].data.ssn']" if name == "redact_fields" else "[r'sk-[A-Za-z0-9]{20,}']"
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise ConfigError(f"{where}: expected a list, e.g. {name}={example}.")
+    from ..cassette.redaction import Redaction
+
+    try:
+        Redaction.of(value, ()) if name == "redact_fields" else Redaction.of((), value)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}.") from None
+    return tuple(value)
 
 
 def marker_options(args: Sequence[Any], kwargs: Mapping[str, Any], source: str) -> dict[str, Any]:

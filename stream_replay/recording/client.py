@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, Generic, TypeVar, cast
 from urllib.parse import urlsplit
@@ -15,6 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from ..cassette.model import Interaction
+from ..cassette.redaction import Hook, Redaction
 from .policy import RecordErrors, check_policy
 from .recorder import Recorder
 
@@ -84,6 +87,7 @@ class RecordingSession(Generic[C]):
         cls: type[C],
         client_kwargs: dict[str, Any],
         record_errors: RecordErrors = "deterministic",
+        redaction: Redaction | None = None,
     ) -> None:
         key = client_kwargs.get("api_key")
         if key is None:
@@ -100,10 +104,14 @@ class RecordingSession(Generic[C]):
         self.http: httpx.Client | httpx.AsyncClient
         secrets = [key] if isinstance(key, str) else []
         if is_async_client(cls):
-            self.recorder = Recorder(path, secrets, async_=httpx.AsyncHTTPTransport(), record_errors=record_errors)
+            self.recorder = Recorder(
+                path, secrets, async_=httpx.AsyncHTTPTransport(), record_errors=record_errors, redaction=redaction
+            )
             self.http = httpx.AsyncClient(transport=self.recorder.transport, timeout=timeout)
         else:
-            self.recorder = Recorder(path, secrets, sync=httpx.HTTPTransport(), record_errors=record_errors)
+            self.recorder = Recorder(
+                path, secrets, sync=httpx.HTTPTransport(), record_errors=record_errors, redaction=redaction
+            )
             self.http = httpx.Client(transport=self.recorder.transport, timeout=timeout)
         self.client: C = cls(httpx_client=self.http, **client_kwargs)  # type: ignore[call-arg]
 
@@ -150,6 +158,9 @@ def record_client(
     client: type[C] | None = None,
     *,
     record_errors: RecordErrors = "deterministic",
+    redact_fields: Sequence[str] = (),
+    redact_patterns: Sequence[str | re.Pattern[str]] = (),
+    before_record: Hook | None = None,
     **client_kwargs: Any,
 ) -> RecordingSession[C]:
     """Record what a genuine ``client`` (default ``cohere.ClientV2``) does into ``path``.
@@ -165,10 +176,20 @@ def record_client(
     422... are kept; 401, 403, 408, 429, 5xx and serve's own 404 are not, each with a
     warning; ``"all"``, ``"none"``). The key is ``api_key=``, else ``CO_API_KEY``; with
     neither, a server other than Cohere's API (``needs_key``) is sent a placeholder.
+
+    What the cassette keeps of each interaction (``stream_replay.cassette.redaction``):
+    ``redact_fields`` (request body field paths such as ``"documents[*].data.ssn"``:
+    each value becomes ``"<redacted>"``), ``redact_patterns`` (regular expressions:
+    every match in the URL, header values, bodies and every event's payload becomes
+    ``<redacted>``, inside JSON strings so that events stay valid JSON) and
+    ``before_record`` (``hook(interaction) -> Interaction | None``, called last; None
+    leaves the interaction out). A bad path or pattern is a ``ValueError`` at once,
+    before anything is sent.
     """
     from ..sdk import client_class
 
+    redaction = Redaction.of(redact_fields, redact_patterns, before_record)
     cls: type[Any] = client_class(client)
     if "httpx_client" in client_kwargs:
         raise TypeError("record_client builds its own httpx client; do not pass httpx_client")
-    return RecordingSession(path, cast("type[C]", cls), client_kwargs, check_policy(record_errors))
+    return RecordingSession(path, cast("type[C]", cls), client_kwargs, check_policy(record_errors), redaction)

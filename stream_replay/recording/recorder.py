@@ -17,7 +17,8 @@ from collections.abc import Callable, Iterable
 import httpx
 
 from ..cassette.model import Interaction
-from ..errors import StreamReplayError, StreamReplayWarning
+from ..cassette.redaction import NO_REDACTION, Redaction, header_secrets
+from ..errors import StreamReplayError, StreamReplayWarning, UnsafeCassetteError
 from .capture import Capture
 from .policy import HOW_TO_KEEP, RecordErrors, check_policy, skip_reason
 from .transport import RecordingTransport
@@ -28,10 +29,13 @@ class Recorder:
     """Appends each exchange through ``transport`` to ``path`` the moment it completes.
 
     ``sync``/``async_``: the real transports underneath (default: httpx's own, built on
-    first use). ``secrets``: strings no save may contain; the bearer token of every
-    request sent is added to them. ``record_errors``: which error answers are written
-    (``stream_replay.recording.policy``); each one left out is in ``skipped``, and
-    ``on_skip`` (default: a ``StreamReplayWarning``) is told why.
+    first use). ``secrets``: strings no save may contain; the keys in ``CO_API_KEY`` and
+    ``COHERE_API_KEY`` and the bearer token of every request sent are added to them.
+    ``record_errors``: which error answers are written (``stream_replay.recording.policy``);
+    each one left out is in ``skipped``, and ``on_skip`` (default: a
+    ``StreamReplayWarning``) is told why. ``redaction``: what the user keeps out of the
+    cassette (``stream_replay.cassette.redaction.Redaction``), applied to each
+    interaction before it is written; one its ``before_record`` hook drops is not written.
     """
 
     def __init__(
@@ -43,8 +47,10 @@ class Recorder:
         async_: httpx.AsyncBaseTransport | None = None,
         record_errors: RecordErrors = "deterministic",
         on_skip: Callable[[str], None] | None = None,
+        redaction: Redaction | None = None,
     ) -> None:
         self.writer = CassetteWriter(path, secrets=secrets)
+        self.redaction = redaction or NO_REDACTION
         self.policy = check_policy(record_errors)
         self.on_skip = on_skip
         self.errors: list[BaseException] = []
@@ -58,9 +64,8 @@ class Recorder:
         self.transport = RecordingTransport(self._started, self._finished, sync=sync, async_=async_)
 
     def _started(self, capture: Capture) -> None:
-        auth = capture.request.headers.get("authorization", "")
-        scheme, _, token = auth.partition(" ")
-        self.writer.add_secret(token if scheme.lower() == "bearer" else auth)
+        for secret in header_secrets(capture.request.headers.multi_items()):
+            self.writer.add_secret(secret)
         with self._lock:
             self._open.add(capture)
 
@@ -79,14 +84,34 @@ class Recorder:
                 warnings.warn(StreamReplayWarning(message), stacklevel=2)
             return
         try:
-            index = self.writer.append(interaction)
+            redacted = self._redacted(interaction)
+            if redacted is None:
+                return  # before_record dropped it
+            index = self.writer.append(redacted)
         except StreamReplayError as exc:
             self.errors.append(exc)
             warnings.warn(StreamReplayWarning(f"not recorded: {exc}"), stacklevel=2)
             return
         with self._lock:
-            self.recorded.append(interaction)
+            self.recorded.append(redacted)
             self.recorded_indexes.append(index)
+
+    def _redacted(self, interaction: Interaction) -> Interaction | None:
+        """``interaction`` as the user's redaction writes it. Its errors name the cassette;
+        an exception of the ``before_record`` hook becomes a ``StreamReplayError`` (raised
+        when the session ends), never one in the consumer's loop."""
+        if not self.redaction:
+            return interaction
+        try:
+            return self.redaction.apply(interaction)
+        except UnsafeCassetteError as exc:
+            raise UnsafeCassetteError(exc.problem, path=self.writer.path, place=exc.place, fix=exc.fix) from None
+        except Exception as exc:
+            request = interaction.request
+            raise StreamReplayError(
+                f"{self.writer.path}: before_record raised {type(exc).__name__}: {exc} for {request.method} "
+                f"{request.url}; nothing was written for it"
+            ) from exc
 
     def close(self) -> None:
         """Save what is still open as ``stopped``; raise the first save that failed."""

@@ -20,16 +20,18 @@ from pathlib import Path
 from .._version import __version__
 from ..cassette import Cassette, Interaction, Meta, load_cassette, save_cassette
 from ..cassette.files import folder_lock, remove_stale_temporaries
-from ..errors import CassetteError
-
-MIN_SECRET_LENGTH = 8
+from ..cassette.redaction import MIN_SECRET_LENGTH, REDACT_FIX, env_secrets
+from ..errors import CassetteError, UnsafeCassetteError
 
 
 class CassetteWriter:
+    """Appends interactions to one cassette. Every save is searched for ``secrets`` and
+    for the keys in ``CO_API_KEY``/``COHERE_API_KEY``: a hit refuses it."""
+
     def __init__(self, path: str | os.PathLike[str], secrets: Iterable[str] = ()) -> None:
         self.path = Path(path)
         self.secrets: set[str] = set()
-        for secret in secrets:
+        for secret in (*secrets, *env_secrets()):
             self.add_secret(secret)
         if self.path.parent.is_dir():
             with self._locked():
@@ -47,7 +49,10 @@ class CassetteWriter:
             existing = self._read()
             meta = existing.meta if existing is not None else new_meta()
             interactions = (*existing.interactions, interaction) if existing is not None else (interaction,)
-            save_cassette(Cassette(interactions, meta), self.path, overwrite=True, secrets=self.secrets)
+            try:
+                save_cassette(Cassette(interactions, meta), self.path, overwrite=True, secrets=self.secrets)
+            except UnsafeCassetteError as exc:
+                raise UnsafeCassetteError(exc.problem, path=exc.path, line=exc.line, fix=REDACT_FIX) from None
             remove_stale_temporaries(self.path)
             return len(interactions) - 1
 

@@ -11,12 +11,19 @@ httpx decoded them, so a replay gives the consumer exactly what it got. Credenti
 headers and credential query parameters are dropped. vcrpy keeps no per-event timing,
 so the imported streams say ``timing: none``.
 
+A ``Redaction`` (``--redact-field``, ``--redact-pattern``) is applied to each
+interaction. ``convert_vcr`` writes the conversion, refusing it (the file and the line)
+when it would hold the key in ``CO_API_KEY``/``COHERE_API_KEY`` or the token of any
+``Authorization`` header (or other credential header) the vcrpy cassette recorded: a
+header is dropped, but the same key inside a body would not be.
+
 PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations
 
 import email.utils
+import os
 from pathlib import Path
 from typing import Any
 
@@ -24,17 +31,60 @@ import yaml
 
 from .._version import __version__
 from ..cassette.model import Body, Cassette, Interaction, Meta, Request, Response, Stream
-from ..cassette.redaction import REQUEST_HEADERS, RESPONSE_HEADERS, keep_headers, scrub_url
-from ..errors import CassetteError
+from ..cassette.redaction import (
+    NO_REDACTION,
+    REQUEST_HEADERS,
+    RESPONSE_HEADERS,
+    Redaction,
+    env_secrets,
+    header_secrets,
+    keep_headers,
+    scrub_url,
+)
+from ..errors import CassetteError, UnsafeCassetteError
 from ..wire import decode, format_of, is_terminated
 
 
-def read_vcr(path: str | Path, *, source: dict[str, Any] | None = None) -> Cassette:
-    """Convert the vcrpy cassette at ``path``; ``source`` is added as attribution."""
+def read_vcr(path: str | Path, *, source: dict[str, Any] | None = None, redaction: Redaction | None = None) -> Cassette:
+    """Convert the vcrpy cassette at ``path``; ``source`` is added as attribution;
+    ``redaction`` is applied to each interaction (one its hook drops is left out)."""
+    return _convert(Path(path), source, redaction or NO_REDACTION)[0]
+
+
+#: How to get a key out of a conversion, said with a refusal.
+FIX = (
+    "the key is inside the vcrpy cassette (a body, a prompt, an event), not only in a header: convert with "
+    "--redact-pattern REGEX (a regular expression matching it) or --redact-field PATH"
+)
+
+
+def convert_vcr(
+    src: str | os.PathLike[str],
+    target: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+    source: dict[str, Any] | None = None,
+    redaction: Redaction | None = None,
+) -> Cassette:
+    """Convert the vcrpy cassette ``src`` (``read_vcr``) and save it at ``target``; the save
+    is refused (``UnsafeCassetteError``: the target and the line; nothing written) when
+    the text would hold the key of the environment or a credential the vcrpy cassette's
+    requests carried. Returns the cassette written."""
+    from ..cassette import save_cassette
+
+    cassette, secrets = _convert(Path(src), source, redaction or NO_REDACTION)
+    try:
+        save_cassette(cassette, target, overwrite=overwrite, secrets=[*env_secrets(), *secrets])
+    except UnsafeCassetteError as exc:
+        raise UnsafeCassetteError(exc.problem, path=exc.path, line=exc.line, fix=FIX) from None
+    return cassette
+
+
+def _convert(target: Path, source: dict[str, Any] | None, redaction: Redaction) -> tuple[Cassette, list[str]]:
+    """The converted cassette, and the credentials its requests' headers carried."""
     from vcr.persisters.filesystem import CassetteDecodeError, CassetteNotFoundError, FilesystemPersister
     from vcr.serializers import yamlserializer
 
-    target = Path(path)
     try:
         loaded = FilesystemPersister.load_cassette(target, serializer=yamlserializer)
     except CassetteNotFoundError:
@@ -49,16 +99,31 @@ def read_vcr(path: str | Path, *, source: dict[str, Any] | None = None) -> Casse
             fix="check that it is a vcrpy YAML cassette (restore it from version control if it was cut)",
         ) from None
     requests, responses = loaded[0], loaded[1]
-    interactions = tuple(
-        _interaction(target, index, req, res) for index, (req, res) in enumerate(zip(requests, responses, strict=True))
-    )
+    interactions = []
+    secrets: list[str] = []
+    for index, (req, res) in enumerate(zip(requests, responses, strict=True)):
+        secrets.extend(header_secrets(_headers(req.headers)))
+        redacted = _redacted(redaction, _interaction(target, index, req, res), target, index)
+        if redacted is not None:
+            interactions.append(redacted)
     meta = Meta(
         recorded_at=_recorded_at(responses),
         cohere_version=_sdk_version(requests),
         stream_replay_version=__version__,
         source={"converted_from": f"vcrpy cassette {target.name}", **(source or {})},
     )
-    return Cassette(interactions, meta)
+    return Cassette(tuple(interactions), meta), secrets
+
+
+def _redacted(redaction: Redaction, interaction: Interaction, path: Path, index: int) -> Interaction | None:
+    if not redaction:
+        return interaction
+    try:
+        return redaction.apply(interaction)
+    except UnsafeCassetteError as exc:
+        raise UnsafeCassetteError(
+            exc.problem, path=path, place=f"interactions[{index}].{exc.place}", fix=exc.fix
+        ) from None
 
 
 def _headers(raw: Any) -> list[tuple[str, str]]:
