@@ -67,7 +67,7 @@ def drop_path(value: Any, path: str | list[str | int]) -> None:
     tokens = parse_path(path) if isinstance(path, str) else path
     parents: list[Any] = [value]
     for token in tokens[:-1]:
-        parents = [child for parent in parents for child in _children(parent, token)]
+        parents = [child for parent in parents for child in children(parent, token)]
         if not parents:
             return
     last = tokens[-1]
@@ -84,7 +84,8 @@ def drop_path(value: Any, path: str | list[str | int]) -> None:
                 parent.pop(last)
 
 
-def _children(value: Any, token: str | int) -> list[Any]:
+def children(value: Any, token: str | int) -> list[Any]:
+    """The values ``token`` (a path step of ``parse_path``) selects inside ``value``."""
     if token == "[*]":
         return list(value) if isinstance(value, list) else []
     if token == "*":

@@ -202,22 +202,13 @@ def _parse_fields(fields: Sequence[str]) -> tuple[tuple[str | int, ...], ...]:
     return tuple(parsed)
 
 
-def _children(value: Any, token: str | int) -> list[Any]:
-    """The values ``token`` (a path step of ``parse_path``) selects inside ``value``."""
-    if token == "[*]":
-        return list(value) if isinstance(value, list) else []
-    if token == "*":
-        return list(value.values()) if isinstance(value, dict) else []
-    if isinstance(token, int):
-        return [value[token]] if isinstance(value, list) and -len(value) <= token < len(value) else []
-    return [value[token]] if isinstance(value, dict) and token in value else []
-
-
 def _set_path(value: Any, tokens: Sequence[str | int]) -> None:
     """Replace the field(s) at ``tokens`` inside ``value`` with the placeholder, where present."""
+    from ..analysis.jsondiff import children
+
     parents = [value]
     for token in tokens[:-1]:
-        parents = [child for parent in parents for child in _children(parent, token)]
+        parents = [child for parent in parents for child in children(parent, token)]
     last = tokens[-1]
     for parent in parents:
         if isinstance(parent, dict):
