@@ -781,6 +781,9 @@ def test_sigint_during_play_is_130_without_a_traceback() -> None:
         env=_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        # as at a terminal: a shell running this suite in the background (CI, nohup ... &) makes
+        # its children ignore SIGINT, and Python then never turns it into KeyboardInterrupt
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         assert process.stdout is not None
