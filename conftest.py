@@ -17,7 +17,7 @@ from tests.support.wire_server import WireServer
 
 # tests/support/plugin_project.py holds the fixtures the tests/test_plugin_*.py modules share
 # (``upstream``, ``offline``): loaded here, since only the root conftest may load plugins.
-pytest_plugins = ["pytester", "tests.support.plugin_project"]
+pytest_plugins = ["pytester", "tests.support.plugin_project", "tests.support.serve_cli"]
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -7,17 +7,15 @@ import asyncio
 import itertools
 import json
 import os
-import queue
 import signal
 import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import cohere
 import httpx
@@ -41,7 +39,8 @@ from stream_replay.replay.client import replay_client
 from stream_replay.replay.matching import recorded_view
 from stream_replay.replay.transport import ReplayTransport
 from stream_replay.serve import ReplayServer, cassette_files
-from tests.support.corpus import CASSETTES, ROOT
+from tests.support.corpus import CASSETTES
+from tests.support.serve_cli import read_line, start_cli
 
 TIMEOUT = 30.0  # seconds any single HTTP call may take before the test fails
 
@@ -328,36 +327,6 @@ def test_shutdown_closes_the_listening_socket(v2_text: Cassette) -> None:
 # --------------------------------------------------------------------------- the command
 
 
-def _start_cli(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "stream_replay.cli", "serve", *args],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def _read_line(stream: IO[str] | None, timeout: float = 60.0) -> str:
-    assert stream is not None
-    box: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: box.put(stream.readline()), daemon=True).start()
-    return box.get(timeout=timeout)
-
-
-@pytest.fixture
-def stop_afterwards() -> Iterator[list[subprocess.Popen[str]]]:
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
-        for pipe in (proc.stdout, proc.stderr):
-            if pipe is not None:
-                pipe.close()
-
-
 def _url_of(line: str) -> str:
     files = cassette_files([CASSETTES])
     interactions = sum(len(load_cassette(f).interactions) for f in files)
@@ -368,11 +337,11 @@ def _url_of(line: str) -> str:
 
 
 def test_the_command_prints_its_url_serves_and_stops_on_ctrl_c(
-    stop_afterwards: list[subprocess.Popen[str]], http: httpx.Client
+    serve_processes: list[subprocess.Popen[str]], http: httpx.Client
 ) -> None:
-    proc = _start_cli("cassettes", "--port", "0", "--speed", "0")
-    stop_afterwards.append(proc)
-    url = _url_of(_read_line(proc.stdout))
+    proc = start_cli("cassettes", "--port", "0", "--speed", "0")
+    serve_processes.append(proc)
+    url = _url_of(read_line(proc.stdout))
     co = cohere.Client(api_key="x", base_url=url, httpx_client=http)
     assert [m.name for m in co.models.list(default_only=True, endpoint="chat").models or []] == ["command-r-plus"]
     proc.send_signal(signal.SIGINT)
@@ -383,11 +352,11 @@ def test_the_command_prints_its_url_serves_and_stops_on_ctrl_c(
     assert "/v1/models?" in errors and "-> 200 (cassettes/v1_citations.yaml interactions[0])" in errors
 
 
-def test_ctrl_c_during_a_stream_still_exits_cleanly(stop_afterwards: list[subprocess.Popen[str]]) -> None:
+def test_ctrl_c_during_a_stream_still_exits_cleanly(serve_processes: list[subprocess.Popen[str]]) -> None:
     interaction = load_cassette(CASSETTES / "v2_agent.yaml").interactions[2]  # 218 events: 4.4 s at speed 1
-    proc = _start_cli("cassettes/v2_agent.yaml", "--port", "0", "--speed", "1")
-    stop_afterwards.append(proc)
-    url = _read_line(proc.stdout).split()[-1]
+    proc = start_cli("cassettes/v2_agent.yaml", "--port", "0", "--speed", "1")
+    serve_processes.append(proc)
+    url = read_line(proc.stdout).split()[-1]
     body = interaction.request.body.to_bytes()
     with httpx.stream("POST", url + "/v2/chat", content=body, timeout=TIMEOUT) as response:
         chunks = response.iter_raw()

@@ -21,8 +21,7 @@ import threading
 import time
 import tracemalloc
 import warnings
-from collections.abc import Iterator
-from typing import IO, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import httpx
 import pytest
@@ -35,6 +34,7 @@ from stream_replay.replay.matching import view
 from stream_replay.replay.server import header_problem, serve
 from stream_replay.serve import ReplayServer
 from tests.support.corpus import CASSETTES, ROOT
+from tests.support.serve_cli import read_line, start_cli
 
 TIMEOUT = 10.0  # seconds any one wait of a test may last
 
@@ -622,36 +622,6 @@ def test_shutdown_without_a_grace_cuts_a_stream_in_progress(v2_text: Cassette) -
     thread.join(TIMEOUT)
 
 
-def _start_cli(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "stream_replay.cli", "serve", *args],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def _read_line(stream: IO[str] | None, timeout: float = 60.0) -> str:
-    assert stream is not None
-    box: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: box.put(stream.readline()), daemon=True).start()
-    return box.get(timeout=timeout)
-
-
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[str]]]:
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=TIMEOUT)
-        for pipe in (proc.stdout, proc.stderr):
-            if pipe is not None:
-                pipe.close()
-
-
 def _stderr_of(proc: subprocess.Popen[str]) -> str:
     assert proc.stderr is not None
     text = proc.stderr.read()
@@ -671,10 +641,10 @@ def _wait_until_not_listening(url: str) -> None:
     raise AssertionError("the server still listens")
 
 
-def test_sigterm_stops_the_command_with_exit_0_and_one_line(processes: list[subprocess.Popen[str]]) -> None:
-    proc = _start_cli("cassettes", "--port", "0", "--speed", "0")
-    processes.append(proc)
-    url = _read_line(proc.stdout).split()[-1]
+def test_sigterm_stops_the_command_with_exit_0_and_one_line(serve_processes: list[subprocess.Popen[str]]) -> None:
+    proc = start_cli("cassettes", "--port", "0", "--speed", "0")
+    serve_processes.append(proc)
+    url = read_line(proc.stdout).split()[-1]
     assert httpx.get(url + "/v1/models?default_only=true&endpoint=chat", timeout=TIMEOUT).status_code == 200
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=TIMEOUT) == 0
@@ -683,10 +653,10 @@ def test_sigterm_stops_the_command_with_exit_0_and_one_line(processes: list[subp
     assert last.startswith("stream-replay: stopped (SIGTERM)") and "cut" not in last, last
 
 
-def test_sigterm_lets_a_stream_in_progress_end(processes: list[subprocess.Popen[str]], v2_text: Cassette) -> None:
-    proc = _start_cli("cassettes/v2_text.yaml", "--port", "0", "--speed", "1")  # about 1.5 s of events
-    processes.append(proc)
-    url = _read_line(proc.stdout).split()[-1]
+def test_sigterm_lets_a_stream_in_progress_end(serve_processes: list[subprocess.Popen[str]], v2_text: Cassette) -> None:
+    proc = start_cli("cassettes/v2_text.yaml", "--port", "0", "--speed", "1")  # about 1.5 s of events
+    serve_processes.append(proc)
+    url = read_line(proc.stdout).split()[-1]
     thread, box = _stream_in_thread(url, first_request(v2_text))
     assert box.get(timeout=TIMEOUT) == "first"
     proc.send_signal(signal.SIGTERM)
@@ -698,11 +668,11 @@ def test_sigterm_lets_a_stream_in_progress_end(processes: list[subprocess.Popen[
     assert last == "stream-replay: stopped (SIGTERM); 1 response in progress ended first"
 
 
-def test_a_second_sigterm_cuts_the_stream(processes: list[subprocess.Popen[str]]) -> None:
+def test_a_second_sigterm_cuts_the_stream(serve_processes: list[subprocess.Popen[str]]) -> None:
     interaction = load_cassette(CASSETTES / "v2_agent.yaml").interactions[2]  # 218 events: 4.4 s at speed 1
-    proc = _start_cli("cassettes/v2_agent.yaml", "--port", "0", "--speed", "1")
-    processes.append(proc)
-    url = _read_line(proc.stdout).split()[-1]
+    proc = start_cli("cassettes/v2_agent.yaml", "--port", "0", "--speed", "1")
+    serve_processes.append(proc)
+    url = read_line(proc.stdout).split()[-1]
     thread, box = _stream_in_thread(url, interaction.request.body.to_bytes())
     assert box.get(timeout=TIMEOUT) == "first"
     proc.send_signal(signal.SIGTERM)
@@ -715,10 +685,10 @@ def test_a_second_sigterm_cuts_the_stream(processes: list[subprocess.Popen[str]]
     assert last == "stream-replay: stopped (SIGTERM); cut 1 response still running at a second signal"
 
 
-def test_ctrl_c_still_cuts_at_once_and_says_so(processes: list[subprocess.Popen[str]], v2_text: Cassette) -> None:
-    proc = _start_cli("cassettes/v2_text.yaml", "--port", "0", "--speed", "1")
-    processes.append(proc)
-    url = _read_line(proc.stdout).split()[-1]
+def test_ctrl_c_still_cuts_at_once_and_says_so(serve_processes: list[subprocess.Popen[str]], v2_text: Cassette) -> None:
+    proc = start_cli("cassettes/v2_text.yaml", "--port", "0", "--speed", "1")
+    serve_processes.append(proc)
+    url = read_line(proc.stdout).split()[-1]
     thread, box = _stream_in_thread(url, first_request(v2_text))
     assert box.get(timeout=TIMEOUT) == "first"
     proc.send_signal(signal.SIGINT)
