@@ -45,17 +45,8 @@ def no_key(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-class Served:
+class Served(Upstream):
     """A ReplayServer and the requests that reached it."""
-
-    def __init__(self, server: ReplayServer, log: io.StringIO) -> None:
-        self.server = server
-        self.log = log
-        self.url = server.url
-
-    @property
-    def hits(self) -> int:
-        return len([line for line in self.log.getvalue().splitlines() if line.strip()])
 
 
 @contextlib.contextmanager

@@ -27,6 +27,7 @@ from stream_replay.recording import verify as verify_module
 from stream_replay.recording.verify import is_loopback, verify
 from stream_replay.serve import ReplayServer
 from tests.support.corpus import CASSETTES, chat_kwargs
+from tests.support.plugin_project import Upstream
 from tests.support.wire_server import Reply, WireServer
 
 CANARY = "sk-canary-verify-0b7e5d31a9"
@@ -43,18 +44,12 @@ def no_key(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-class Local:
+class Local(Upstream):
     """The local server a cassette was recorded from, and the requests that reached it since."""
 
     def __init__(self, server: ReplayServer, log: io.StringIO, cassette: Path) -> None:
-        self.server = server
-        self.log = log
+        super().__init__(server, log)
         self.cassette = cassette
-        self.url = server.url
-
-    @property
-    def hits(self) -> int:
-        return len([line for line in self.log.getvalue().splitlines() if line.strip()])
 
 
 @pytest.fixture

@@ -159,6 +159,7 @@ class Upstream:
     def __init__(self, server: ReplayServer, log: io.StringIO) -> None:
         self.server = server
         self.log = log
+        self.url = server.url
 
     @property
     def hits(self) -> int:
