@@ -1,9 +1,9 @@
 """What stream_replay needs to know about the installed cohere SDK, read from the SDK.
 
 Event classes are taken from the SDK's own stream unions (found through the return
-annotation of ``chat_stream``), never from hard-coded names: cohere 5.11 calls the
-v2 message-start class ``MessageStartStreamedChatResponseV2``, 7.x calls it
-``MessageStartV2ChatStreamResponse``.
+annotation of ``chat_stream``, and of ``generate_stream`` for ``/v1/generate``), never
+from hard-coded names: cohere 5.11 calls the v2 message-start class
+``MessageStartStreamedChatResponseV2``, 7.x calls it ``MessageStartV2ChatStreamResponse``.
 
 PYTEST_DONT_REWRITE
 """
@@ -23,6 +23,16 @@ class UnsupportedClientError(StreamReplayError, TypeError):
     """A cohere client stream_replay cannot serve faithfully (Bedrock, SageMaker, OCI)."""
 
 Api = Literal["v1", "v2"]
+
+#: The streams the SDK parses: v1 chat, v2 chat, and v1 generate (``/v1/generate``).
+StreamKind = Literal["v1", "v2", "generate"]
+
+#: Each stream's SDK method (on ``cohere.Client`` / ``cohere.ClientV2``) and API route.
+STREAM_METHODS: dict[StreamKind, tuple[str, str, str]] = {
+    "v1": ("Client", "chat_stream", "/v1/chat"),
+    "v2": ("ClientV2", "chat_stream", "/v2/chat"),
+    "generate": ("Client", "generate_stream", "/v1/generate"),
+}
 
 
 def sdk_version() -> str:
@@ -124,15 +134,17 @@ def _union_members(annotation: Any) -> list[type]:
 
 
 @functools.cache
-def event_classes(api: Api) -> dict[str, type]:
-    """Event type name to the SDK's class, for the installed SDK."""
+def event_classes(kind: StreamKind) -> dict[str, type]:
+    """Event type name to the SDK's class, for the installed SDK: the members of the
+    union that the stream's method (``STREAM_METHODS``) is annotated to yield."""
     import cohere
 
-    method = cohere.ClientV2.chat_stream if api == "v2" else cohere.Client.chat_stream
+    owner, name, _ = STREAM_METHODS[kind]
+    method = getattr(getattr(cohere, owner), name)
     annotation = inspect.signature(method).return_annotation
     if isinstance(annotation, str):
         annotation = typing.get_type_hints(method)["return"]
-    key = TYPE_KEYS[api]
+    key = TYPE_KEYS[kind]
     classes: dict[str, type] = {}
     for cls in _union_members(annotation):
         field = cls.model_fields.get(key)  # type: ignore[attr-defined]
@@ -146,7 +158,7 @@ def event_classes(api: Api) -> dict[str, type]:
             if isinstance(literal, str):
                 classes[literal] = cls
     if not classes:
-        raise RuntimeError(f"stream_replay could not find the {api} stream event classes in cohere {sdk_version()}")
+        raise RuntimeError(f"stream_replay could not find the {kind} stream event classes in cohere {sdk_version()}")
     return classes
 
 

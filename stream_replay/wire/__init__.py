@@ -48,12 +48,18 @@ def format_of(status: int, content_type: str) -> StreamFormat | None:
     return STREAM_TYPES.get(content_type.partition(";")[0].strip().lower())
 
 
+#: The events that end an NDJSON stream: v1 chat's and generate's ``stream-end``, and
+#: generate's ``stream-error`` (``is_finished: true``: the server ends the stream there).
+NDJSON_TERMINATORS = frozenset({"stream-end", "stream-error"})
+
+
 def is_terminated(events: Sequence[WireEvent], fmt: StreamFormat) -> bool:
-    """Whether a stream ends with its terminator: v2's ``[DONE]``, v1's ``stream-end``."""
+    """Whether a stream ends with its terminator: v2's ``[DONE]``, v1's ``stream-end``
+    (or, on ``/v1/generate``, ``stream-error``)."""
     if not events or events[-1].raw is not None:
         return False
     last = events[-1]
-    return last.is_done if fmt == "sse" else last.name == "stream-end"
+    return last.is_done if fmt == "sse" else last.name in NDJSON_TERMINATORS
 
 
 def decode(body: bytes, fmt: StreamFormat) -> list[WireEvent]:

@@ -53,8 +53,8 @@ def plain_payload(text: str) -> bool:
     return bool(text) and text[0] in "{[" and text[-1] in "}]" and not _NOT_PLAIN.search(text)
 
 
-#: The JSON key that names an event's type: v2 ``type``, v1 ``event_type``.
-TYPE_KEYS = {"v2": "type", "v1": "event_type"}
+#: The JSON key that names an event's type: v2 ``type``, v1 chat and generate ``event_type``.
+TYPE_KEYS = {"v2": "type", "v1": "event_type", "generate": "event_type"}
 
 
 def event_type(event: Any) -> str | None:
