@@ -1,12 +1,15 @@
-"""The final response of a Cohere chat stream, assembled from its events.
+"""The final response of a Cohere stream, assembled from its events.
 
 On v2 there is no final response on the wire: ``message-end`` carries the finish
 reason and usage, not the message. ``collect`` consumes a stream of the SDK's own
-events (v1 or v2) and returns a ``StreamResult``: text, thinking, tool plan, tool calls
-with their arguments parsed from the concatenated fragments, citations, finish reason,
-usage, error, the events and timing. ``tee`` is the pass-through form: the consumer's
-own loop sees every event, and the result is there when the stream ends. Nothing is
-added to the SDK's events.
+events (v1 or v2 chat, or v1 generate) and returns a ``StreamResult``: text, thinking,
+tool plan, tool calls with their arguments parsed from the concatenated fragments,
+citations, finish reason, usage, error, v1's search queries, search results and
+documents, debug events, v2's logprobs, generate's generations, the events and timing.
+``tee`` is the pass-through form: the consumer's own loop sees every event, and the
+result is there when the stream ends. Nothing is added to the SDK's events; what the
+result holds from them (usage, search results, documents, logprobs...) are the SDK's own
+objects. ``analysis/handling.py`` says which field each event type fills.
 
 PYTEST_DONT_REWRITE
 """
@@ -20,20 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..wire.events import event_type
-
-_MISSING = object()
-
-
-def _get(obj: Any, *path: str) -> Any:
-    """``obj.a.b`` (or ``obj["a"]["b"]`` for the plain dicts the v1 SDK yields), None if absent."""
-    for name in path:
-        if obj is None:
-            return None
-        value = obj.get(name, _MISSING) if isinstance(obj, dict) else getattr(obj, name, _MISSING)
-        if value is _MISSING:
-            return None
-        obj = value
-    return obj
+from .handling import _get, stream_kind
 
 
 @dataclass(frozen=True)
@@ -75,7 +65,15 @@ class Timing:
 class StreamResult:
     """The final response a stream adds up to (``collect``, ``tee``): text, thinking, tool plan,
     tool calls, citations, finish reason, usage, error, every event as the SDK yielded it, and
-    the timing of the first event, the first content and the end."""
+    the timing of the first event, the first content and the end.
+
+    Then, each as the SDK's own objects, in stream order: v1's ``search_queries``,
+    ``search_results`` and ``documents`` (from ``search-queries-generation`` and
+    ``search-results``; when the stream sent none, those of ``stream-end``'s response);
+    ``debug``, the ``debug`` events themselves; ``logprobs``, each v2 ``content-delta``'s
+    ``logprobs`` that has one. ``generations``: on ``/v1/generate``, each generation's text,
+    by index (``text`` is the first one's). ``endpoint``: ``"chat"`` or ``"generate"``
+    (``api`` is ``"v1"`` for both v1 endpoints), None while the events do not tell."""
     api: Literal["v1", "v2"] | None
     text: str
     thinking: str
@@ -88,6 +86,13 @@ class StreamResult:
     generation_id: str | None
     events: tuple[Any, ...] = field(repr=False)
     timing: Timing
+    search_queries: tuple[Any, ...] = ()
+    search_results: tuple[Any, ...] = ()
+    documents: tuple[Any, ...] = ()
+    debug: tuple[Any, ...] = field(default=(), repr=False)
+    logprobs: tuple[Any, ...] = field(default=(), repr=False)
+    generations: tuple[str, ...] = ()
+    endpoint: Literal["chat", "generate"] | None = None
 
 
 class Collector:
@@ -108,6 +113,14 @@ class Collector:
         self._usage: Any = None
         self._error: Any = None
         self._generation: str | None = None
+        self._endpoint: Literal["chat", "generate"] | None = None
+        self._by_index: dict[int, list[str]] = {}  # v1 text-generation text per generation index
+        self._search_queries: list[Any] = []
+        self._search_results: list[Any] = []
+        self._documents: list[Any] = []
+        self._final_search: tuple[Any, Any, Any] = (None, None, None)  # stream-end response's
+        self._debug: list[Any] = []
+        self._logprobs: list[Any] = []
         self._first_event: float | None = None
         self._first_content: float | None = None
         self._ended: float | None = None
@@ -120,6 +133,11 @@ class Collector:
         kind = event_type(event)
         if kind is None:
             return
+        if self._endpoint is None:
+            stream = stream_kind(event)
+            self._endpoint = None if stream is None else "generate" if stream == "generate" else "chat"
+        if kind == "debug":
+            self._debug.append(event)
         if _get(event, "event_type") is None:
             self.api = self.api or "v2"
             self._feed_v2(kind, event, now)
@@ -149,6 +167,9 @@ class Collector:
                 self._thinking.append(thinking or text or "")
             else:
                 self._text.append(text or "")
+            logprobs = _get(event, "logprobs")
+            if logprobs is not None:
+                self._logprobs.append(logprobs)
             self._content(now)
         elif kind == "tool-plan-delta":
             self._plan.append(_get(message, "tool_plan") or "")
@@ -188,8 +209,14 @@ class Collector:
         if kind == "stream-start":
             self._generation = _get(event, "generation_id")
         elif kind == "text-generation":
-            self._text.append(_get(event, "text") or "")
+            index = _get(event, "index")  # generate, with num_generations > 1: which generation
+            self._by_index.setdefault(index if isinstance(index, int) else 0, []).append(_get(event, "text") or "")
             self._content(now)
+        elif kind == "search-queries-generation":
+            self._search_queries.extend(_get(event, "search_queries") or ())
+        elif kind == "search-results":
+            self._search_results.extend(_get(event, "search_results") or ())
+            self._documents.extend(_get(event, "documents") or ())
         elif kind == "citation-generation":
             for citation in _get(event, "citations") or ():
                 self._citations.append(
@@ -225,7 +252,20 @@ class Collector:
             self._finish = _get(event, "finish_reason")
             response = _get(event, "response")
             self._usage = _get(response, "meta")
-            self._error = None if self._finish != "ERROR" else _get(response, "text")
+            generations = _get(response, "generations")
+            if generations is not None:  # /v1/generate: the generation id is the first generation's
+                self._generation = _get(next(iter(generations), None), "id")
+            else:
+                self._error = None if self._finish != "ERROR" else _get(response, "text")
+                self._final_search = (
+                    _get(response, "search_queries"),
+                    _get(response, "search_results"),
+                    _get(response, "documents"),
+                )
+            self._ended = now
+        elif kind == "stream-error":  # /v1/generate: the server ended the stream with an error
+            self._finish = _get(event, "finish_reason")
+            self._error = _get(event, "err")
             self._ended = now
 
     def result(self) -> StreamResult:
@@ -243,9 +283,11 @@ class Collector:
                     parsed = None
                 calls.append(ToolCall(index, call["id"], call["name"], text, parsed))
         total = self._ended if self._ended is not None else time.monotonic() - self.started
+        texts = ["".join(self._by_index[index]) for index in sorted(self._by_index)]
+        queries, results, documents = self._final_search
         return StreamResult(
             api=self.api,
-            text="".join(self._text),
+            text="".join(self._text) + (texts[0] if texts else ""),
             thinking="".join(self._thinking),
             tool_plan="".join(self._plan),
             tool_calls=tuple(calls),
@@ -256,6 +298,13 @@ class Collector:
             generation_id=self._generation,
             events=tuple(self.events),
             timing=Timing(self._first_event, self._first_content, total),
+            search_queries=tuple(self._search_queries or queries or ()),
+            search_results=tuple(self._search_results or results or ()),
+            documents=tuple(self._documents or documents or ()),
+            debug=tuple(self._debug),
+            logprobs=tuple(self._logprobs),
+            generations=tuple(texts) if self._endpoint == "generate" else (),
+            endpoint=self._endpoint,
         )
 
 

@@ -3,9 +3,14 @@
 v2: ``message-start`` first and ``message-end`` last (then only ``[DONE]``); content
 blocks and tool calls each opened, fed and closed by index, one at a time, in index
 order; citations inside an open text block; the tool plan before the tool calls. v1:
-``stream-start`` first and ``stream-end`` last. Invariants: each citation's text is
-the text at its span, tool-call arguments concatenate to JSON, v1's final text is the
-concatenated deltas and its generation id is stream-start's.
+``stream-start`` first and ``stream-end`` last; search queries and search results before
+the answer and the tool calls. Invariants: each citation's text is the text at its span,
+tool-call arguments concatenate to JSON, v1's final text is the concatenated deltas and
+its generation id is stream-start's. ``/v1/generate``: ``text-generation`` events
+(``is_finished`` false), then ``stream-end`` (``is_finished`` true, a ``finish_reason``, a
+response holding ``generations`` whose text is the deltas of its index, concatenated) or
+``stream-error``. Each stream's event types are ``analysis/handling.py``'s: any other is
+reported.
 
 ``validate_stream`` takes the SDK's events, plain dicts, or a cassette stream's
 ``WireEvent``s, and returns every violation; ``assert_valid_stream`` raises with all
@@ -22,7 +27,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ..sdk import StreamKind
 from ..wire.events import WireEvent, event_type
+from .handling import known, stream_kind
 
 
 @dataclass(frozen=True)
@@ -83,11 +90,29 @@ def validate_stream(events: Iterable[Any]) -> list[Violation]:
     events, plain dicts or a cassette stream's ``WireEvent``s, v1 or v2); empty when valid."""
     items = list(events)
     parsed = [_as_dict(event) for event in items]
-    if any(kind in ("stream-start", "stream-end", "text-generation") for kind, _ in parsed):
+    family = _family(items, parsed)
+    if family == "generate":
+        return _Generate(parsed).check()
+    if family == "v1":
         return _V1(parsed).check()
     # On the wire every v2 body ends with [DONE]; the SDK stops there and never yields it.
     wire = any(isinstance(event, WireEvent) for event in items)
     return _V2(parsed, wire=wire).check()
+
+
+def _family(items: list[Any], parsed: list[tuple[str | None, dict[str, Any] | None]]) -> StreamKind:
+    """Which stream's grammar applies: generate if any event says so (an SDK class, a
+    ``stream-error``, a ``stream-end`` response holding ``generations``), else v1 chat if
+    any event is v1's, else v2."""
+    kinds = {
+        stream_kind(data if isinstance(item, (WireEvent, dict)) else item)
+        for item, (_, data) in zip(items, parsed, strict=True)
+    }
+    if "generate" in kinds:
+        return "generate"
+    if "v1" in kinds or any(kind in ("stream-start", "stream-end", "text-generation") for kind, _ in parsed):
+        return "v1"
+    return "v2"
 
 
 def assert_valid_stream(events: Iterable[Any]) -> None:
@@ -201,9 +226,7 @@ class _V2:
                 if citation_open is None or citation_open != index:
                     self.bad(position, kind, index, f"no citation-start for index {index} before it")
                 citation_open = None
-            elif kind == "debug":
-                pass
-            elif kind is not None:
+            elif kind is not None and kind not in known("v2"):
                 self.bad(position, kind, index, "not a v2 event type")
         # a citation's span is in the text it cites: the answer, the thinking, or the tool plan
         cited_texts = {"THINKING_CONTENT": "".join(thinking), "PLAN": "".join(plan)}
@@ -239,11 +262,19 @@ class _V1:
             self.found.append(
                 Violation(None, None, None, f"the stream does not close with stream-end (the last is {kinds[-1]})")
             )
+        answer: tuple[int, str] | None = None  # the first event of the answer or the tool calls
         for position, kind in enumerate(kinds):
             if kind == "stream-start" and position != 0:
                 self.found.append(Violation(position, kind, None, "a second stream-start"))
             if kind == "stream-end" and position != len(kinds) - 1:
                 self.found.append(Violation(position, kind, None, "stream-end before the end of the stream"))
+            if kind is not None and kind not in known("v1"):
+                self.found.append(Violation(position, kind, None, "not a v1 chat event type"))
+            if kind in _SEARCH and answer is not None:
+                problem = f"after {answer[1]} (event {answer[0]}): search events come before the answer and tool calls"
+                self.found.append(Violation(position, kind, None, problem))
+            if kind in _ANSWER and answer is None:
+                answer = (position, kind)
         text = "".join(str(d.get("text", "")) for k, d in parsed if k == "text-generation" and d)
         start = next((d for k, d in parsed if k == "stream-start" and d), None)
         end = next((d for k, d in parsed if k == "stream-end" and d), None)
@@ -283,6 +314,73 @@ class _V1:
             problem = "its text is not the concatenated tool-calls-chunk text"
             self.found.append(Violation(position, "tool-calls-generation", None, problem))
         return self.found
+
+
+#: v1 search events, and the events of the answer and the tool calls they come before: so in
+#: every real v1 stream that has them (13 of the corpus's 64, 3 of them before tool calls).
+_SEARCH = frozenset({"search-queries-generation", "search-results"})
+_ANSWER = frozenset({"text-generation", "citation-generation", "tool-calls-chunk", "tool-calls-generation"})
+
+
+class _Generate:
+    """``/v1/generate``: ``text-generation`` events, then ``stream-end`` or ``stream-error``."""
+
+    def __init__(self, parsed: list[tuple[str | None, dict[str, Any] | None]]) -> None:
+        self.parsed = parsed
+        self.found: list[Violation] = []
+
+    def bad(self, position: int | None, kind: str | None, index: int | None, problem: str) -> None:
+        self.found.append(Violation(position, kind, index, problem))
+
+    def check(self) -> list[Violation]:
+        if not self.parsed:
+            self.bad(None, None, None, "no events")
+            return self.found
+        ends = ("stream-end", "stream-error")
+        deltas: dict[int, list[str]] = {}
+        ended = False
+        for position, (kind, data) in enumerate(self.parsed):
+            index = data.get("index") if isinstance(data, dict) else None
+            index = index if isinstance(index, int) else None
+            if data is None or kind is None:
+                self.bad(position, kind, index, "not a JSON event with a type")
+                continue
+            if kind not in known("generate"):
+                self.bad(position, kind, index, "not a generate event type")
+                continue
+            if ended:
+                self.bad(position, kind, index, "after the end of the stream")
+            finished = data.get("is_finished")
+            if kind == "text-generation":
+                deltas.setdefault(index or 0, []).append(str(data.get("text") or ""))
+                if finished is not False:
+                    self.bad(position, kind, index, f"is_finished is {finished!r}, not false")
+                continue
+            ended = True
+            if finished is not True:
+                self.bad(position, kind, index, f"is_finished is {finished!r}, not true")
+            if data.get("finish_reason") is None:
+                self.bad(position, kind, index, "no finish_reason")
+            if kind == "stream-end":
+                self._generations(position, data.get("response"), deltas)
+        last = self.parsed[-1][0]
+        if last not in ends:
+            problem = f"the stream does not close with stream-end or stream-error (the last is {last})"
+            self.bad(None, None, None, problem)
+        return self.found
+
+    def _generations(self, position: int, response: Any, deltas: dict[int, list[str]]) -> None:
+        generations = response.get("generations") if isinstance(response, dict) else None
+        if not isinstance(generations, list) or not generations:
+            self.bad(position, "stream-end", None, "its response holds no generations")
+            return
+        for number, generation in enumerate(generations):
+            index = generation.get("index") if isinstance(generation, dict) else None
+            index = index if isinstance(index, int) else number
+            text = generation.get("text") if isinstance(generation, dict) else None
+            if isinstance(text, str) and text != "".join(deltas.get(index, [])):
+                problem = f"generation {index}: its text is not the concatenated text-generation events"
+                self.bad(position, "stream-end", None, problem)
 
 
 __all__ = ["StreamGrammarError", "Violation", "assert_valid_stream", "validate_stream"]
