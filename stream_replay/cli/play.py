@@ -1,8 +1,8 @@
 """``stream-replay play``: replay cassettes through the real SDK, printed like a chat UI.
 
-Each chat call of the cassette is made again with the recorded arguments through a
-genuine cohere client whose HTTP is the replay transport, so what is printed is what
-the SDK yields: its own event objects, its own exceptions.
+Each chat call (and ``/v1/generate`` call) of the cassette is made again with the
+recorded arguments through a genuine cohere client whose HTTP is the replay transport,
+so what is printed is what the SDK yields: its own event objects, its own exceptions.
 
 PYTEST_DONT_REWRITE
 """
@@ -31,8 +31,8 @@ def add_parsers(commands: Any) -> None:
     play = commands.add_parser(
         "play",
         help="replay cassettes through the real cohere SDK and print them as a chat UI would",
-        description="Replays every chat call of each CASSETTE (a file, or a folder: every *.yaml below "
-        "it) through a genuine cohere client (no API key, no network) and prints the stream as it "
+        description="Replays every chat and generate call of each CASSETTE (a file, or a folder: every *.yaml "
+        "below it) through a genuine cohere client (no API key, no network) and prints the stream as it "
         "arrives. A recorded HTTP error or a recorded broken stream is shown as the SDK raises it.",
         epilog=exit_status(),
     )
@@ -70,27 +70,32 @@ def play_cassette(
     transport = ReplayTransport(cassette, speed=speed or None)
     v2_cls: type[Any] = cohere.AsyncClientV2 if use_async else cohere.ClientV2
     v1_cls: type[Any] = cohere.AsyncClient if use_async else cohere.Client
-    clients = {
-        "/v2/chat": replay_client(cassette, v2_cls, transport=transport, fast=fast),
-        "/v1/chat": replay_client(cassette, v1_cls, transport=transport, fast=fast),
+    v1 = replay_client(cassette, v1_cls, transport=transport, fast=fast)
+    #: route -> (client, its streaming method, the printer's stream kind)
+    clients: dict[str, tuple[Any, str, str]] = {
+        "/v2/chat": (replay_client(cassette, v2_cls, transport=transport, fast=fast), "chat_stream", "v2"),
+        "/v1/chat": (v1, "chat_stream", "v1"),
+        "/v1/generate": (v1, "generate_stream", "generate"),
     }
     total = len(cassette.interactions)
     for number, interaction in enumerate(cassette.interactions, 1):
         route = _route(interaction)
         _heading(stream, number, total, interaction, route, speed)
-        client = clients.get(route)
-        if client is None or (interaction.response.stream is None and interaction.response.status < 400):
+        found = clients.get(route)
+        if found is None or (interaction.response.stream is None and interaction.response.status < 400):
             stream.write(f"  (not a chat stream: {interaction.response.status}, shown as recorded)\n")
             transport.player.mark(number - 1)
             continue
-        kwargs = sdk_kwargs(type(client).chat_stream, _arguments(interaction))  # 5.11 lacks thinking=...
+        client, name, kind = found
+        method = getattr(client, name)
+        kwargs = sdk_kwargs(getattr(type(client), name), _arguments(interaction))  # 5.11 lacks thinking=...
         started = time.monotonic()
-        printer = _Printer(stream, "v2" if route == "/v2/chat" else "v1", plan_texts=_v1_plan_texts(interaction))
+        printer = _Printer(stream, kind, plan_texts=_v1_plan_texts(interaction))
         try:
             if use_async:
-                asyncio.run(_consume_async(client, kwargs, printer))
+                asyncio.run(_consume_async(method, kwargs, printer))
             else:
-                _consume(client, kwargs, printer)
+                _consume(method, kwargs, printer)
         except cohere.core.ApiError as exc:
             stream.write(f"\n  {paint(f'[API error {exc.status_code}]', output.RED)} {exc.body}\n")
             continue
@@ -101,8 +106,8 @@ def play_cassette(
     return 0
 
 
-def _consume(client: Any, kwargs: dict[str, Any], printer: _Printer) -> None:
-    events = client.chat_stream(**kwargs)
+def _consume(method: Any, kwargs: dict[str, Any], printer: _Printer) -> None:
+    events = method(**kwargs)
     try:
         for event in events:
             printer.event(event)
@@ -114,8 +119,8 @@ def _consume(client: Any, kwargs: dict[str, Any], printer: _Printer) -> None:
             events.close()
 
 
-async def _consume_async(client: Any, kwargs: dict[str, Any], printer: _Printer) -> None:
-    events = client.chat_stream(**kwargs)
+async def _consume_async(method: Any, kwargs: dict[str, Any], printer: _Printer) -> None:
+    events = method(**kwargs)
     try:
         async for event in events:
             printer.event(event)
@@ -165,6 +170,8 @@ def _heading(out: TextIO, number: int, total: int, interaction: Interaction, rou
     prompt = output.last_user_text(body)
     if prompt:
         out.write(f"user: {prompt}\n")
+    elif isinstance(body, dict) and isinstance(body.get("prompt"), str):  # /v1/generate
+        out.write(f"prompt: {output.shorten(body['prompt'])}\n")
     out.flush()
 
 
@@ -174,7 +181,8 @@ class _Printer:
     Labels say what the stream says: ``plan:`` for a tool plan (v2 ``tool-plan-delta``; v1
     ``tool-calls-chunk`` text, the ``text`` of a ``tool-calls-generation`` that came without
     it, and the first ``plan_texts`` ``text-generation`` events when the recording shows them
-    followed by tool calls), ``tool call:`` for each call, ``assistant:`` for the answer."""
+    followed by tool calls), ``tool call:`` for each call, ``assistant:`` for the answer; on
+    ``/v1/generate``, ``generation:`` (``generation N:`` for each of several) and ``error:``."""
 
     def __init__(self, out: TextIO, api: str, *, plan_texts: int = 0) -> None:
         self.out = out
@@ -205,6 +213,8 @@ class _Printer:
         kind = event_type(event)
         if self.api == "v2":
             self._v2(kind, event)
+        elif self.api == "generate":
+            self._generate(kind, event)
         else:
             self._v1(kind, event)
 
@@ -273,6 +283,19 @@ class _Printer:
             self._close_call()
             self.finish_reason = event.finish_reason
             self.usage = getattr(event.response, "meta", None)
+
+    def _generate(self, kind: Any, event: Any) -> None:
+        if kind == "text-generation":
+            index = _at(event, "index")
+            self._enter(f"generation{index}", "generation: " if index is None else f"generation {index}: ")
+            self.write(_at(event, "text") or "")
+        elif kind == "stream-end":
+            self.finish_reason = _at(event, "finish_reason")
+            self.usage = _at(event, "response", "meta")
+        elif kind == "stream-error":
+            self.finish_reason = _at(event, "finish_reason")
+            self._enter("error", self.paint("error: ", output.RED))
+            self.write(str(_at(event, "err")))
 
     def _plan(self, text: str) -> None:
         self.planned = True

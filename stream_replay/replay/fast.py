@@ -10,20 +10,24 @@ stopped. Everything else (HTTP errors, raw blocks, unknown types, recorded
 failures, non-stream calls, injected faults) goes through the SDK and the transport
 as usual, so its behaviour stays the SDK's.
 
+It covers both streaming methods of every client: ``chat_stream`` (v1 or v2 chat) and
+``generate_stream`` (``/v1/generate``, on ``Client`` and, by inheritance, ``ClientV2``),
+each built from its own union (``sdk.event_classes``).
+
 **Nothing that wraps the SDK is bypassed.** The fast path replaces only the method
 in which the SDK sends the request and parses the answer, on the client's own
 objects, never on a class:
 
-- cohere 7.x: the public ``chat_stream`` hands its arguments to its raw client's
-  ``chat_stream``, which sends and parses. The fast path takes the raw client's
-  place, so the public method, and whatever wraps it at class level (OpenTelemetry
-  and Sentry integrations, ``wrapt``, ``unittest.mock.patch.object``, a user's own
-  replacement), runs on every call, and gets the SDK's own ``HttpResponse``.
-- cohere 5.x: the public ``chat_stream`` sends and parses itself. The fast path
-  takes its place on the client instance only when the method the class gives is
-  the SDK's own function; when anything has wrapped or replaced it, the fast path
-  steps aside for that client (``install_fast_path`` says why), and the wrapper
-  sees every call through the SDK path.
+- cohere 7.x: the public ``chat_stream`` (``generate_stream``) hands its arguments to
+  its raw client's method of the same name, which sends and parses. The fast path
+  takes the raw client's place, so the public method, and whatever wraps it at class
+  level (OpenTelemetry and Sentry integrations, ``wrapt``, ``unittest.mock.patch.object``,
+  a user's own replacement), runs on every call, and gets the SDK's own ``HttpResponse``.
+- cohere 5.x: the public method sends and parses itself. The fast path takes its
+  place on the client instance only when the method the class gives is the SDK's own
+  function; when anything has wrapped or replaced it, the fast path steps aside for
+  that method of that client (``install_fast_path`` says why), and the wrapper sees
+  every call through the SDK path.
 
 PYTEST_DONT_REWRITE
 """
@@ -41,7 +45,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, NamedTuple
 
 from ..cassette.model import Stream
-from ..sdk import Api, client_api, event_classes, is_async_client
+from ..sdk import STREAM_METHODS, StreamKind, client_api, event_classes, is_async_client
 from ..wire.events import TYPE_KEYS
 from .matching import RequestView, view
 from .pacing import apaced, paced, schedule
@@ -54,40 +58,54 @@ Plan = list[tuple[type, dict[str, Any]]]
 
 
 def install_fast_path(client: Any, player: Player, responder: Responder) -> str | None:
-    """Give ``client`` the fast path for ``chat_stream``, answered by ``player``.
+    """Give ``client`` the fast path for ``chat_stream`` and ``generate_stream``, answered
+    by ``player``.
 
     Returns None when it is installed (or not wanted: with faults, every call goes
     through the transport, where faults act), or the reason the fast path steps aside
-    for this client: the SDK method it would replace is wrapped or replaced.
+    for a method of this client: the SDK method it would replace is wrapped or replaced
+    (both reasons, joined by "; ", when both methods are).
     """
     if responder.faults:
         return None
+    chat: StreamKind = client_api(type(client))
+    reasons = []
+    for name, kind in (("chat_stream", chat), ("generate_stream", "generate")):
+        if hasattr(type(client), name):
+            reason = _install(client, name, kind, player, responder)
+            if reason is not None:
+                reasons.append(reason)
+    return "; ".join(reasons) or None
+
+
+def _install(client: Any, name: str, kind: StreamKind, player: Player, responder: Responder) -> str | None:
     cls = type(client)
     raw = getattr(client, "_raw_client", None)
-    if raw is not None and hasattr(raw, "chat_stream"):  # 7.x: the raw client sends and parses
-        original = raw.chat_stream
+    if raw is not None and hasattr(raw, name):  # 7.x: the raw client sends and parses
+        original = getattr(raw, name)
         if not _sdk_own(original):
-            return _stepped_aside(cls, type(getattr(original, "__self__", raw)), original)
-        raw.chat_stream = _fast(original, client, player, responder, raw=True)
+            return _stepped_aside(cls, type(getattr(original, "__self__", raw)), name, original)
+        setattr(raw, name, _fast(original, client, kind, player, responder, raw=True))
         return None
     # 5.x: the public method sends and parses. The SDK's constructor may have put its own
     # per-instance decorator (experimental-feature warnings) in front of it, holding
     # the bound method: the fast method takes the bound method's seat, and the SDK's
     # decorator stays in front of it.
-    method = cls.chat_stream
+    method = getattr(cls, name)
     original = method.__get__(client, cls) if hasattr(method, "__get__") else method
     if not _sdk_own(original):
-        return _stepped_aside(cls, cls, original)
-    seat = _seat(client, original)
+        return _stepped_aside(cls, cls, name, original)
+    seat = _seat(client, name, original)
     if seat is None:
-        return _stepped_aside(cls, cls, vars(client)["chat_stream"])
-    seat(_fast(original, client, player, responder, raw=False))
+        return _stepped_aside(cls, cls, name, vars(client)[name])
+    seat(_fast(original, client, kind, player, responder, raw=False))
     return None
 
 
-def _fast(original: Any, client: Any, player: Player, responder: Responder, *, raw: bool) -> Callable[..., Any]:
-    api = client_api(type(client))
-    planner = _Planner(player, responder, api, _base_url(client) + ("/v2/chat" if api == "v2" else "/v1/chat"))
+def _fast(
+    original: Any, client: Any, kind: StreamKind, player: Player, responder: Responder, *, raw: bool
+) -> Callable[..., Any]:
+    planner = _Planner(player, responder, kind, _base_url(client) + STREAM_METHODS[kind][2])
     asynchronous = is_async_client(type(client))
     make = _MAKERS[raw, asynchronous]
     fast = make(original, _signature(original.__func__), planner)
@@ -95,13 +113,13 @@ def _fast(original: Any, client: Any, player: Player, responder: Responder, *, r
     return fast
 
 
-def _seat(client: Any, original: Any) -> Callable[[Any], None] | None:
-    """Where the public ``chat_stream`` can be replaced on this client alone: the
+def _seat(client: Any, name: str, original: Any) -> Callable[[Any], None] | None:
+    """Where the public method ``name`` can be replaced on this client alone: the
     instance attribute, or the cell of the SDK's own per-instance decorator that holds
     the bound method. None when something else sits there."""
-    own = vars(client).get("chat_stream")
+    own = vars(client).get(name)
     if own is None:
-        return lambda fast: setattr(client, "chat_stream", fast)
+        return lambda fast: setattr(client, name, fast)
     if type(own) is not types.FunctionType or not _inside_sdk(own):
         return None
     for cell in own.__closure__ or ():
@@ -111,9 +129,9 @@ def _seat(client: Any, original: Any) -> Callable[[Any], None] | None:
     return None
 
 
-def _stepped_aside(cls: type, owner: type, method: Any) -> str:
+def _stepped_aside(cls: type, owner: type, name: str, method: Any) -> str:
     return (
-        f"{owner.__module__}.{owner.__qualname__}.chat_stream is wrapped or replaced "
+        f"{owner.__module__}.{owner.__qualname__}.{name} is wrapped or replaced "
         f"({_describe(method)}), and it is where this cohere version parses the stream: "
         f"the fast path stepped aside for {cls.__qualname__} clients, whose calls went through the SDK"
     )
@@ -129,7 +147,7 @@ async def _anothing() -> AsyncIterator[None]:
     yield None
 
 
-#: The code of ``contextlib``'s decorators' wrappers: the SDK's raw ``chat_stream`` is one.
+#: The code of ``contextlib``'s decorators' wrappers: the SDK's raw stream methods are.
 _CONTEXTLIB_HELPERS = frozenset(
     {contextlib.contextmanager(_nothing).__code__, contextlib.asynccontextmanager(_anothing).__code__}
 )
@@ -192,7 +210,7 @@ class _Planned(NamedTuple):
 class _Planner:
     """Asks the player which interaction answers, and takes it only when it can go fast."""
 
-    def __init__(self, player: Player, responder: Responder, api: Api, url: str) -> None:
+    def __init__(self, player: Player, responder: Responder, api: StreamKind, url: str) -> None:
         self.player = player
         self.responder = responder
         self.api = api
@@ -241,7 +259,7 @@ class _Planner:
         return httpx.Response(planned.status, headers=planned.headers, request=httpx.Request("POST", self.url))
 
 
-def plan_events(stream: Stream, api: Api) -> Plan | None:
+def plan_events(stream: Stream, api: StreamKind) -> Plan | None:
     """(class, payload) for each event the SDK would yield, or None if unsure."""
     classes = event_classes(api)
     key = TYPE_KEYS[api]
@@ -291,12 +309,12 @@ def _build(cls: type, data: dict[str, Any]) -> Any:
 
 
 def _raw_sync(original: Any, signature: inspect.Signature, planner: _Planner) -> Callable[..., Any]:
-    """cohere 7.x: the raw client's ``chat_stream``, a context manager giving the SDK's
-    ``HttpResponse`` whose ``data`` are the events."""
+    """cohere 7.x: the raw client's ``chat_stream`` or ``generate_stream``, a context manager
+    giving the SDK's ``HttpResponse`` whose ``data`` are the events."""
     from cohere.core.http_response import HttpResponse
 
     @contextlib.contextmanager
-    def chat_stream(*args: Any, **kwargs: Any) -> Iterator[Any]:
+    def fast_stream(*args: Any, **kwargs: Any) -> Iterator[Any]:
         planned = planner.claim(planner.request(signature, args, kwargs))
         if planned is None:
             with original(*args, **kwargs) as response:
@@ -304,14 +322,14 @@ def _raw_sync(original: Any, signature: inspect.Signature, planner: _Planner) ->
             return
         yield HttpResponse(response=planner.http_response(planned), data=_events(planned))
 
-    return chat_stream
+    return fast_stream
 
 
 def _raw_async(original: Any, signature: inspect.Signature, planner: _Planner) -> Callable[..., Any]:
     from cohere.core.http_response import AsyncHttpResponse
 
     @contextlib.asynccontextmanager
-    async def chat_stream(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+    async def fast_stream(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
         planned = planner.claim(planner.request(signature, args, kwargs))
         if planned is None:
             async with original(*args, **kwargs) as response:
@@ -319,24 +337,24 @@ def _raw_async(original: Any, signature: inspect.Signature, planner: _Planner) -
             return
         yield AsyncHttpResponse(response=planner.http_response(planned), data=_aevents(planned))
 
-    return chat_stream
+    return fast_stream
 
 
 def _public_sync(original: Any, signature: inspect.Signature, planner: _Planner) -> Callable[..., Any]:
-    """cohere 5.x: the client's own ``chat_stream``, a generator of events."""
+    """cohere 5.x: the client's own ``chat_stream`` or ``generate_stream``, a generator of events."""
 
-    def chat_stream(*args: Any, **kwargs: Any) -> Iterator[Any]:
+    def fast_stream(*args: Any, **kwargs: Any) -> Iterator[Any]:
         planned = planner.claim(planner.request(signature, args, kwargs))
         if planned is None:
             yield from original(*args, **kwargs)
             return
         yield from _events(planned)
 
-    return chat_stream
+    return fast_stream
 
 
 def _public_async(original: Any, signature: inspect.Signature, planner: _Planner) -> Callable[..., Any]:
-    async def chat_stream(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+    async def fast_stream(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
         planned = planner.claim(planner.request(signature, args, kwargs))
         if planned is None:
             async for event in original(*args, **kwargs):
@@ -345,7 +363,7 @@ def _public_async(original: Any, signature: inspect.Signature, planner: _Planner
         async for event in _aevents(planned):
             yield event
 
-    return chat_stream
+    return fast_stream
 
 
 #: (raw client's method?, async?) -> the replacement's maker.
