@@ -1,4 +1,5 @@
-"""Whatever wraps the SDK's ``chat_stream`` at class level sees every call, on every replay path.
+"""Whatever wraps the SDK's ``chat_stream`` (or ``generate_stream``) at class level sees every
+call, on every replay path.
 
 Tracers (OpenTelemetry, Sentry) and tests (``unittest.mock.patch.object``) wrap or replace
 ``cohere.ClientV2.chat_stream`` and its three siblings on the class, before the client is
@@ -7,7 +8,8 @@ built. This module proves, for ``ClientV2``, ``AsyncClientV2``, ``Client`` and `
 - a plain ``wrapt`` class-level wrapper, emulating a tracer, gets exactly one call per
   ``chat_stream`` call and passes on every event the consumer gets, with ``fast=False``
   and ``fast=True``, and the consumer's events equal the SDK path's (class and
-  ``model_dump()``);
+  ``model_dump()``); the same for ``generate_stream`` (``/v1/generate``), which the fast
+  path also covers;
 - the real OpenTelemetry Cohere instrumentation (``opentelemetry-instrumentation-cohere``
   0.62.4, traceloop/openllmetry, Apache-2.0, which wraps with ``wrapt``) records one span
   per call, with the same attributes (response id, finish reason, completion text, tool
@@ -118,15 +120,15 @@ def is_async(cls: type) -> bool:
     return issubclass(cls, cohere.AsyncClient)
 
 
-def stream(client: Any, kwargs: dict[str, Any]) -> list[Any]:
-    """Every event of one ``chat_stream`` call, sync or async."""
+def stream(client: Any, kwargs: dict[str, Any], method: str = "chat_stream") -> list[Any]:
+    """Every event of one ``chat_stream`` (or ``method``) call, sync or async."""
     if is_async(type(client)):
 
         async def consume() -> list[Any]:
-            return [event async for event in client.chat_stream(**kwargs)]
+            return [event async for event in getattr(client, method)(**kwargs)]
 
         return asyncio.run(consume())
-    return list(client.chat_stream(**kwargs))
+    return list(getattr(client, method)(**kwargs))
 
 
 def dumps(events: list[Any]) -> list[tuple[type, dict[str, Any]]]:
@@ -237,6 +239,48 @@ def test_a_class_level_wrapt_wrapper_sees_every_call_and_every_event(
     else:
         assert built == []
         assert warnings == []
+
+
+@pytest.mark.parametrize("fast", [False, True], ids=["sdk-path", "fast"])
+@pytest.mark.parametrize("cls", CLASSES)
+def test_a_class_level_wrapt_wrapper_of_generate_stream_sees_every_call_and_every_event(
+    cls: type,
+    fast: bool,
+    wrap_function_wrapper: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    cassette = load_cassette(CASSETTES / "v1_generate.yaml")
+    kwargs = chat_kwargs(cassette)  # the recorded request's fields: generate_stream's arguments
+    expected = stream(replay_client(cassette, cls), kwargs, "generate_stream")  # the SDK path, nothing wrapped
+    expected_dumps = dumps(expected)
+    built = spy_on_build(monkeypatch)
+    tracer = Tracer()
+    wrap_function_wrapper(cls, "generate_stream", tracer)  # before the clients are built
+
+    with caplog.at_level(logging.WARNING, logger="stream_replay"):
+        clients = [replay_client(cassette, cls, fast=fast) for _ in range(2)]
+    consumed = [stream(client, kwargs, "generate_stream") for client in clients]
+
+    assert len(tracer.spans) == 2
+    for span, events in zip(tracer.spans, consumed, strict=True):
+        assert span.kwargs == kwargs and span.ended
+        assert len(span.events) == len(events) > 0
+        assert all(seen is got for seen, got in zip(span.events, events, strict=True))
+        assert dumps(events) == expected_dumps
+        assert events[-1].event_type == "stream-end"
+    warnings = fast_path_warnings(caplog)
+    if fast and RAW_CLIENTS:  # the raw client's generate_stream was replaced, under the wrapper
+        assert len(built) == 2 * len(expected)
+        assert warnings == []
+    elif fast:  # 5.x: generate_stream parses, and it is wrapped: stepped aside, said once
+        assert built == []
+        [warning] = warnings
+        assert f"{cls.__module__}.{cls.__qualname__}.generate_stream is wrapped or replaced" in warning
+        assert "chat_stream" not in warning  # chat_stream is not wrapped: it keeps the fast path
+        assert stepped_aside_for(cls) in warning
+    else:
+        assert built == [] and warnings == []
 
 
 # ----------------------------------------------- the real OpenTelemetry instrumentation

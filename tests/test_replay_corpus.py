@@ -5,6 +5,10 @@ Ground truth: the real cohere SDK against a real HTTP server on 127.0.0.1 sendin
 recorded bytes one event per chunk. Replay: the vcrpy cassette imported with
 ``read_vcr``, replayed with ``replay_client`` through each of the four client classes,
 on the SDK path and on the fast path. Same event classes, same ``model_dump()``.
+
+The corpus holds no ``/v1/generate`` stream: ``generate_stream`` is held to the same
+promise over the bundled ``v1_generate.yaml`` (built from the SDK's models, see
+``tests/support/generate.py``), on the four classes, both paths.
 """
 
 from __future__ import annotations
@@ -19,10 +23,10 @@ from typing import Any
 import cohere
 import pytest
 
-from stream_replay import replay_client
+from stream_replay import Cassette, load_cassette, replay_client
 from stream_replay.replay.transport import ReplayTransport
 from stream_replay.vcr.importer import read_vcr
-from tests.support.corpus import STREAMS_DIR, VCRPY_DIR, needs_corpus, stream_rows
+from tests.support.corpus import CASSETTES, STREAMS_DIR, VCRPY_DIR, needs_corpus, stream_rows
 from tests.support.wire_server import Reply, WireServer
 
 Dump = list[tuple[type, dict[str, Any]]]
@@ -38,14 +42,14 @@ def _classes(use_async: bool) -> dict[str, type]:
     return {"v2": cohere.ClientV2, "v1": cohere.Client}
 
 
-def _consume(client: Any, kwargs: dict[str, Any], use_async: bool) -> Dump:
+def _consume(client: Any, kwargs: dict[str, Any], use_async: bool, method: str = "chat_stream") -> Dump:
     if use_async:
 
         async def run() -> Dump:
-            return [(type(e), e.model_dump()) async for e in client.chat_stream(**kwargs)]
+            return [(type(e), e.model_dump()) async for e in getattr(client, method)(**kwargs)]
 
         return asyncio.run(run())
-    return [(type(e), e.model_dump()) for e in client.chat_stream(**kwargs)]
+    return [(type(e), e.model_dump()) for e in getattr(client, method)(**kwargs)]
 
 
 def _rows_by_cassette() -> dict[str, list[dict[str, str]]]:
@@ -102,3 +106,22 @@ def test_every_corpus_stream_replays_as_the_sdk_parses_it(wire_server: WireServe
             assert len(expected) >= int(row["n_events"]) - 1  # all but [DONE] reach the consumer
     assert differing == []
     assert compared == len(stream_rows()) == 133
+
+
+@pytest.mark.parametrize("cls", [cohere.Client, cohere.ClientV2, cohere.AsyncClient, cohere.AsyncClientV2])
+def test_every_bundled_generate_stream_replays_as_the_sdk_parses_it(wire_server: WireServer, cls: type) -> None:
+    cassette = load_cassette(CASSETTES / "v1_generate.yaml")
+    use_async = issubclass(cls, cohere.AsyncClient)
+    for index, interaction in enumerate(cassette.interactions):
+        stream = interaction.response.stream
+        assert stream is not None
+        wire_server.queue(Reply.stream(stream.body(), "ndjson"))
+        kwargs = _kwargs(interaction.request.body.json)
+        live = cls(api_key="corpus-test", base_url=wire_server.url)
+        expected = _consume(live, kwargs, use_async, "generate_stream")
+        assert wire_server.requests[-1][1] == "/v1/generate"
+        assert json.loads(wire_server.requests[-1][2]) == interaction.request.body.json
+        assert len(expected) == len(stream.events)
+        for fast in (False, True):
+            client = replay_client(Cassette((interaction,)), cls, fast=fast)
+            assert _consume(client, kwargs, use_async, "generate_stream") == expected, (index, fast)

@@ -52,8 +52,14 @@ def kwargs_of(interaction: Interaction) -> dict[str, Any]:
     from stream_replay.sdk import sdk_kwargs
 
     body = json.loads(json.dumps(interaction.request.body.json))
-    method = cohere.ClientV2.chat_stream if route_of(interaction) == "/v2/chat" else cohere.Client.chat_stream
+    route = route_of(interaction)
+    method = getattr(cohere.ClientV2 if route == "/v2/chat" else cohere.Client, stream_method(route))
     return sdk_kwargs(method, {k: v for k, v in body.items() if k != "stream"})
+
+
+def stream_method(route: str) -> str:
+    """The SDK method that streams from ``route``."""
+    return "generate_stream" if route == "/v1/generate" else "chat_stream"
 
 
 def route_of(interaction: Interaction) -> str:
@@ -101,7 +107,7 @@ def v2_text() -> Cassette:
 def test_a_served_folder_answers_every_sdk_call_like_in_process_replay(http: httpx.Client) -> None:
     counts = {"streams": 0, "errors": 0, "models": 0, "async": 0}
     with ReplayServer([CASSETTES], speed=0) as server:
-        assert len(server.players) == len(list(CASSETTES.glob("*.yaml"))) == 10
+        assert len(server.players) == len(list(CASSETTES.glob("*.yaml"))) == 11
         remote_v2 = cohere.ClientV2(api_key="x", base_url=server.url, httpx_client=http)
         remote_v1 = cohere.Client(api_key="x", base_url=server.url, httpx_client=http)
         # the server's order: a request recorded in two cassettes is answered from each in turn
@@ -112,6 +118,7 @@ def test_a_served_folder_answers_every_sdk_call_like_in_process_replay(http: htt
                 "/v2/chat": replay_client(cassette, cohere.ClientV2, transport=transport),
                 "/v1/chat": replay_client(cassette, cohere.Client, transport=transport),
             }
+            local["/v1/generate"] = local["/v1/chat"]
             for interaction in cassette.interactions:
                 route = route_of(interaction)
                 remote: Any = remote_v2 if route == "/v2/chat" else remote_v1
@@ -128,16 +135,17 @@ def test_a_served_folder_answers_every_sdk_call_like_in_process_replay(http: htt
                     assert plain(caught.value.body) == json.loads(interaction.response.body_bytes())
                     counts["errors"] += 1
                 else:
-                    expected = dumps(list(local[route].chat_stream(**kwargs_of(interaction))))
+                    name = stream_method(route)
+                    expected = dumps(list(getattr(local[route], name)(**kwargs_of(interaction))))
                     if path.stem.endswith("_text"):
                         served = dumps(asyncio.run(_collect_async(server.url, route, kwargs_of(interaction))))
                         counts["async"] += 1
                     else:
-                        served = dumps(list(remote.chat_stream(**kwargs_of(interaction))))
+                        served = dumps(list(getattr(remote, name)(**kwargs_of(interaction))))
                     assert served == expected and len(expected) >= len(stream_of(interaction).events) - 1
                     counts["streams"] += 1
-        assert [p.unplayed() for p in server.players] == [[]] * 10
-    assert counts == {"streams": 15, "errors": 5, "models": 2, "async": 2}
+        assert [p.unplayed() for p in server.players] == [[]] * 11
+    assert counts == {"streams": 17, "errors": 5, "models": 2, "async": 2}
 
 
 async def _collect_async(url: str, route: str, kwargs: dict[str, Any]) -> list[Any]:
@@ -330,7 +338,7 @@ def test_shutdown_closes_the_listening_socket(v2_text: Cassette) -> None:
 def _url_of(line: str) -> str:
     files = cassette_files([CASSETTES])
     interactions = sum(len(load_cassette(f).interactions) for f in files)
-    assert (len(files), interactions) == (10, 22)
+    assert (len(files), interactions) == (11, 24)
     prefix = f"stream-replay: serving {len(files)} cassettes ({interactions} interactions) on http://127.0.0.1:"
     assert line.startswith(prefix) and line.endswith("\n") and line.count("\n") == 1, line
     return line.split()[-1]
