@@ -108,6 +108,45 @@ def test_v1_final_text_must_be_the_concatenated_deltas() -> None:
     )
 
 
+def test_v1_search_events_come_before_the_answer_and_the_tool_calls() -> None:
+    events = _streams("v1_citations")[1][1]  # recorded live: stream-start, search-results, text...
+    assert [e.name for e in events[:3]] == ["stream-start", "search-results", "text-generation"]
+    assert _messages(events) == []
+    late = [events[0], events[2], events[1], *events[3:]]
+    assert _messages(late) == [
+        "event 2 (search-results): after text-generation (event 1): search events come before the answer "
+        "and tool calls"
+    ]
+    # Before tool calls, as three corpus streams have it (test_sql_agent); after one, caught.
+    calls = _streams("v1_tool_calls")[0][1]
+    assert _messages([calls[0], events[1], *calls[1:]]) == []
+    chunk = next(i for i, e in enumerate(calls) if e.name == "tool-calls-chunk")
+    assert f"event {chunk + 1} (search-results): after tool-calls-chunk (event {chunk})" in _messages(
+        [*calls[: chunk + 1], events[1], *calls[chunk + 1 :]]
+    )[0]
+
+
+def test_an_event_type_the_v1_stream_does_not_have_is_named() -> None:
+    events = _streams("v1_text")[0][1]
+    stray = WireEvent("message-start", json.dumps({"is_finished": False, "event_type": "message-start"}))
+    assert _messages([events[0], stray, *events[1:]]) == ["event 1 (message-start): not a v1 chat event type"]
+
+
+@needs_corpus
+def test_the_search_rule_is_the_order_of_every_real_v1_stream_with_search_events() -> None:
+    with_search = before_calls = 0
+    for row in stream_rows():
+        if row["api"] != "v1" or "search-results" not in row["event_types"]:
+            continue
+        events = decode((STREAMS_DIR / row["file"]).read_bytes(), "ndjson")
+        names = [e.name for e in events]
+        assert names.index("search-results") == 1, row["file"]  # right after stream-start
+        with_search += 1
+        before_calls += "tool-calls-chunk" in names
+        assert _messages(events) == [], row["file"]
+    assert (with_search, before_calls) == (13, 3)
+
+
 def test_assert_valid_stream_raises_with_every_violation() -> None:
     events = _v2_text()[1:-2]
     with pytest.raises(StreamGrammarError) as caught:

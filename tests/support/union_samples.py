@@ -44,7 +44,7 @@ def _insert(payloads: Payloads, at: int, *added: dict[str, Any]) -> Payloads:
     return [*payloads[:at], *added, *payloads[at:]]
 
 
-def _v2_logprobs() -> Payloads:
+def v2_logprobs() -> Payloads:
     out = copy.deepcopy(real("v2_text"))
     for position, event in enumerate(e for e in out if e["type"] == "content-delta"):
         text = event["delta"]["message"]["content"]["text"]
@@ -52,7 +52,7 @@ def _v2_logprobs() -> Payloads:
     return out
 
 
-def _v1_search() -> Payloads:
+def v1_search() -> Payloads:
     base = real("v1_text")
     generation = base[0]["generation_id"]
     query = {"text": "pickle rick", "generation_id": generation}
@@ -70,7 +70,7 @@ def _v1_search() -> Payloads:
     )
 
 
-def _v1_final_search_only() -> Payloads:
+def v1_final_search_only() -> Payloads:
     out = copy.deepcopy(real("v1_text"))
     response = out[-1]["response"]
     query = {"text": "pickle rick", "generation_id": out[0]["generation_id"]}
@@ -80,13 +80,13 @@ def _v1_final_search_only() -> Payloads:
     return out
 
 
-def _v1_error_end() -> Payloads:
+def v1_error_end() -> Payloads:
     out = copy.deepcopy(real("v1_text"))
     out[-1]["finish_reason"] = "ERROR"
     return out
 
 
-def _generate_meta() -> Payloads:
+def generate_meta() -> Payloads:
     out = copy.deepcopy(real("v1_generate"))
     out[-1]["response"]["meta"] = {"billed_units": {"input_tokens": 9, "output_tokens": 10}}
     return out
@@ -100,7 +100,7 @@ def samples(installed: dict[StreamKind, dict[str, type]]) -> list[Sample]:
         Sample("v2", "v2_citations[1]", real("v2_citations", 1)),
         Sample("v2", "v2_reasoning", real("v2_reasoning")),
         Sample("v2", "v2_error_finish", real("v2_error_finish")),
-        Sample("v2", "v2_text + logprobs", _v2_logprobs()),
+        Sample("v2", "v2_text + logprobs", v2_logprobs()),
         Sample("v2", "v2_text + debug", _insert(real("v2_text"), 1, {"type": "debug", "prompt": "the prompt"})),
         Sample("v1", "v1_text", real("v1_text")),
         Sample("v1", "v1_tool_calls", real("v1_tool_calls")),
@@ -110,12 +110,12 @@ def samples(installed: dict[StreamKind, dict[str, type]]) -> list[Sample]:
             "v1_tool_calls without tool-calls-chunk",
             [p for p in real("v1_tool_calls") if p["event_type"] != "tool-calls-chunk"],
         ),
-        Sample("v1", "v1_text + search queries, search results, debug", _v1_search()),
-        Sample("v1", "v1_text + search fields on stream-end only", _v1_final_search_only()),
-        Sample("v1", "v1_text ending ERROR", _v1_error_end()),
+        Sample("v1", "v1_text + search queries, search results, debug", v1_search()),
+        Sample("v1", "v1_text + search fields on stream-end only", v1_final_search_only()),
+        Sample("v1", "v1_text ending ERROR", v1_error_end()),
         Sample("generate", "v1_generate[0]", real("v1_generate")),
         Sample("generate", "v1_generate[1]", real("v1_generate", 1)),
-        Sample("generate", "v1_generate[0] + meta", _generate_meta()),
+        Sample("generate", "v1_generate[0] + meta", generate_meta()),
     ]
     key = {"v2": "type", "v1": "event_type", "generate": "event_type"}
     return [s for s in found if all(p[key[s.kind]] in installed[s.kind] for p in s.payloads)]
