@@ -220,3 +220,17 @@ def test_serve_with_drift_accept_answers_and_logs_the_fields(tmp_path: Any) -> N
         answered = _post(server, body)
     assert answered.status_code == 200 and answered.content == cassette.interactions[0].response.body_bytes()
     assert "tools[0].parameter_definitions.age.type: 'int' -> 'integer'" in log.getvalue()
+
+
+def test_a_request_recorded_without_a_body_matches_any_body_and_only_that() -> None:
+    """A generated cassette says nothing about the request; a recorded one still must match."""
+    recorded = load_cassette(CASSETTES / "v2_text.yaml")
+    first = recorded.interactions[0]
+    bodiless = Cassette(
+        (Interaction(Request(first.request.method, first.request.url, first.request.headers, Body()), first.response),),
+        recorded.meta,
+    )
+    events = list(replay_client(bodiless).chat_stream(model="any-model", messages=[{"role": "user", "content": "?"}]))
+    assert events and events[-1].type == "message-end"
+    with pytest.raises(NoMatchError):
+        list(replay_client(recorded).chat_stream(model="any-model", messages=[{"role": "user", "content": "?"}]))

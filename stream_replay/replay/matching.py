@@ -4,7 +4,8 @@ shown when nothing matches.
 By default a request matches a recorded one when the method, the API route
 (``/v2/chat``: the path from its ``/v1/`` or ``/v2/`` on, so a proxy prefix or
 another host does not matter), the query and the JSON body (model, messages,
-tools, documents, generation parameters...) are equal. ``ignore_fields`` removes
+tools, documents, generation parameters...) are equal; a recorded request written
+without a body matches any body. ``ignore_fields`` removes
 body fields that vary between runs (``tools[*].parameter_definitions.*.type``:
 wildcards over lists and mappings); ``ignore_patterns`` blanks what a regular
 expression matches inside any string of the body (a date in a prompt); ``match_on``
@@ -81,7 +82,9 @@ MATCHERS: dict[str, Matcher] = {
     "host": lambda a, b: a.host == b.host,
     "route": lambda a, b: a.route == b.route,
     "query": lambda a, b: a.query == b.query,
-    "body": lambda a, b: a.body == b.body,
+    # A recorded request written without a body says nothing about it, so any body
+    # matches (generated cassettes are written so; a recorded chat request always has one).
+    "body": lambda a, b: a.body is None or a.body == b.body,
 }
 DEFAULT_MATCH_ON: tuple[str, ...] = ("method", "route", "query", "body")
 
