@@ -626,3 +626,16 @@ def test_interactions_keep_a_chosen_order_through_save_and_load(tmp_path: Path) 
     expected_ids = [mixed[i].response.headers["x-debug-trace-id"] for i in order]
     assert _trace_ids(loaded) == expected_ids
     assert re.findall(r"^      x-debug-trace-id: (\w+)$", text, flags=re.MULTILINE) == expected_ids
+
+
+def test_repr_shows_each_request_and_its_events_as_cassette_lines() -> None:
+    from stream_replay.cassette.model import REPR_EVENTS
+
+    cassette = load_cassette(CASSETTES / "v2_text.yaml")
+    shown = repr(cassette).splitlines()
+    stream = cassette.interactions[0].response.stream
+    assert stream is not None and len(stream.events) > REPR_EVENTS
+    assert shown[0] == f"<Cassette {CASSETTES / 'v2_text.yaml'}: 1 interaction"
+    assert shown[1] == f"  [0] POST https://api.cohere.com/v2/chat -> 200, {len(stream.events)} events"
+    assert shown[2].split()[:2] == ["-", "message-start"]  # untimed: the line format's "-"
+    assert f"... {len(stream.events) - REPR_EVENTS} more events" in shown[REPR_EVENTS + 2]

@@ -130,11 +130,43 @@ class Meta:
     source: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True, slots=True)
+#: How many events of each stream ``repr(cassette)`` shows.
+REPR_EVENTS = 60
+
+
+@dataclass(frozen=True, slots=True, repr=False)
 class Cassette:
     interactions: tuple[Interaction, ...]
     meta: Meta = field(default_factory=Meta)
     path: Path | None = None
+
+    def __repr__(self) -> str:
+        """The requests and their streams' events in the cassette's own line format (a
+        failing hypothesis example prints so): short enough to read, exact enough to act on."""
+        from .lines import format_line
+
+        source = self.meta.source or {}
+        origin = f" ({source['generated_by']})" if isinstance(source.get("generated_by"), str) else ""
+        count = len(self.interactions)
+        lines = [f"<Cassette {self.label}{origin}: {count} interaction{'s' if count != 1 else ''}"]
+        for number, interaction in enumerate(self.interactions):
+            request, response = interaction.request, interaction.response
+            stream = response.stream
+            shown = f"{len(stream.events)} events" if stream is not None else "no stream"
+            lines.append(f"  [{number}] {request.method} {request.url} -> {response.status}, {shown}")
+            if stream is None:
+                continue
+            for event in list(stream.events[:REPR_EVENTS]):
+                lines.append("      " + format_line(event, ndjson=stream.format == "ndjson"))
+            if len(stream.events) > REPR_EVENTS:
+                lines.append(f"      ... {len(stream.events) - REPR_EVENTS} more events")
+        if origin:
+            lines.append("  (to keep it as a regression test: stream_replay.save_cassette(cassette, path))")
+        return "\n".join(lines) + "\n>"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """The same, for pretty printers (hypothesis, IPython) that lay dataclasses out field by field."""
+        printer.text(repr(self))
 
     def with_path(self, path: Path | None) -> Cassette:
         return replace(self, path=path)
