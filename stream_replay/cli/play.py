@@ -112,11 +112,22 @@ def _consume(method: Any, kwargs: dict[str, Any], printer: _Printer) -> None:
         for event in events:
             printer.event(event)
     finally:
-        # Closed now, not whenever it is collected: cohere 5.x's generator ignores the
-        # GeneratorExit of a consumer that stops early (a closed pipe), and Python would
-        # print "Exception ignored ... generator ignored GeneratorExit" at exit.
-        with contextlib.suppress(RuntimeError):
+        _close(events)
+
+
+def _close(events: Any) -> None:
+    """Close a stream the consumer stopped reading (a closed pipe), now rather than when it
+    is collected. cohere 5.x's generator catches GeneratorExit (a bare ``except`` around its
+    ``yield``) and yields the next event instead: ``close()`` raises RuntimeError and leaves
+    it suspended, and Python would close it again at exit, printing "Exception ignored ...
+    generator ignored GeneratorExit". Each attempt reads one more recorded event, so retry
+    until one takes: a replayed stream is finite."""
+    while True:
+        try:
             events.close()
+            return
+        except RuntimeError:
+            continue
 
 
 async def _consume_async(method: Any, kwargs: dict[str, Any], printer: _Printer) -> None:
