@@ -29,10 +29,11 @@ class FinalResponseMismatch(AssertionError):
 
 
 def _plain(value: Any) -> Any:
-    """SDK objects and dataclasses as plain JSON-like data, for comparing and printing."""
+    """SDK objects and dataclasses as plain JSON-like data, for comparing and printing
+    (an SDK object without the fields the wire left out, which the SDK sets to None)."""
     dump = getattr(value, "model_dump", None)
     if callable(dump):
-        return _plain(dump())
+        return _plain(dump(exclude_none=True))
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -54,6 +55,30 @@ def final_response(result: StreamResult) -> dict[str, Any]:
         "finish_reason": result.finish_reason,
         "usage": _plain(result.usage),
     }
+
+
+def whole_response(result: StreamResult) -> dict[str, Any]:
+    """Everything ``result`` says about the response, as plain data: ``final_response``
+    plus the API and endpoint, the generation id, the error, each tool call's index, id
+    and exact argument text, each citation's type and content block, v1's search
+    queries, search results and documents, and generate's generations. (Not the
+    ``debug`` events and ``logprobs``: per-event data, not the response.)"""
+    whole = final_response(result)
+    whole["api"] = result.api
+    whole["endpoint"] = result.endpoint
+    whole["generation_id"] = result.generation_id
+    whole["error"] = _plain(result.error)
+    whole["search_queries"] = _plain(list(result.search_queries))
+    whole["search_results"] = _plain(list(result.search_results))
+    whole["documents"] = _plain(list(result.documents))
+    whole["generations"] = list(result.generations)
+    whole["tool_calls"] = [
+        {"index": c.index, "id": c.id, "name": c.name, "arguments_text": c.arguments_text, "arguments": c.arguments}
+        for c in result.tool_calls
+    ]
+    for citation, given in zip(whole["citations"], result.citations, strict=True):
+        citation.update(type=given.type, content_index=given.content_index)
+    return whole
 
 
 def _compare(expected: dict[str, Any], actual: dict[str, Any], ignore: Sequence[str], title: str) -> None:
@@ -153,14 +178,16 @@ def assert_matches_cassette(
     index: int | None = None,
     ignore: Sequence[str] = (),
 ) -> None:
-    """Check that ``result`` is the final response the recording holds: text, thinking,
-    tool plan, tool calls, citations and finish reason (``usage`` is ignored by default:
-    the SDK turns the wire's integer token counts into floats)."""
-    recorded = final_response(recorded_response(cassette, index))
-    actual = final_response(result)
-    recorded.pop("usage")
-    actual.pop("usage")
-    label = as_cassette(cassette).label
+    """Check that ``result`` is the final response the cassette's stream holds (for a
+    generated cassette, the answer it was generated with): everything
+    ``whole_response`` compares, usage included (as numbers: the SDK turns the wire's
+    integer token counts into floats). ``ignore``: paths to leave out, such as ``usage``."""
+    from .answers import expected
+
+    loaded = as_cassette(cassette)
+    recorded = whole_response(expected(loaded, index))
+    actual = whole_response(result)
+    label = loaded.label
     _compare(recorded, actual, ignore, f"the final response differs from {label}")
 
 
@@ -170,4 +197,5 @@ __all__ = [
     "assert_matches_cassette",
     "final_response",
     "recorded_response",
+    "whole_response",
 ]
