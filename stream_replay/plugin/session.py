@@ -25,13 +25,13 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from ..cassette import Cassette, Interaction, load_cassette
+from ..cassette import Cassette, Interaction, as_cassette, load_cassette
 from ..cassette.files import folder_lock
 from ..errors import MissingCassetteError, NoMatchError, StreamReplayError, VcrpyCassetteError
 from ..recording.client import SDK_TIMEOUT, env_api_key, needs_key, sdk_base_url
@@ -136,6 +136,8 @@ class StreamReplay:
         self.skipped: list[str] = []
         self._recorder: Recorder | None = None
         self._missing: list[MissingCassetteError] = []
+        #: The players of ``use_cassette`` blocks, for the mismatches they saw.
+        self._borrowed: list[Player] = []
         self._sync_http: httpx.Client | None = None
         self._async_http: httpx.AsyncClient | None = None
         self._lock = threading.RLock()
@@ -171,7 +173,31 @@ class StreamReplay:
         found: list[NoMatchError] = list(self._missing)
         if self._player is not None:
             found.extend(self._player.mismatches)
+        for player in self._borrowed:
+            found.extend(player.mismatches)
         return found
+
+    @contextlib.contextmanager
+    def use_cassette(
+        self, cassette: Cassette | str | os.PathLike[str], *, faults: Sequence[Any] | None = None
+    ) -> Iterator[Player]:
+        """Inside the block, the test's requests are answered from ``cassette`` (a value,
+        such as one a ``stream_replay.strategies`` strategy drew, or a path) instead of
+        the test's cassette, with the test's matching settings and speed, and its faults
+        unless ``faults=`` gives others. Replay only: nothing is recorded. Clients built
+        inside the block get the fast path when the test asks for it; build them there.
+        """
+        player = self._new_player(as_cassette(cassette))
+        responder = Responder(self.settings["speed"], self.settings["faults"] if faults is None else faults)
+        with self._lock:
+            saved = (self._use, self._player, self._responder)
+            self._use, self._player, self._responder = Use.REPLAY, player, responder
+            self._borrowed.append(player)
+        try:
+            yield player
+        finally:
+            with self._lock:
+                self._use, self._player, self._responder = saved
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -255,26 +281,7 @@ class StreamReplay:
                     # what it recorded: one request is recorded once.
                     self._held.enter_context(self._claims.held(path))
                 if self._use in (Use.REPLAY, Use.HYBRID) and path.exists():
-                    settings = self.settings
-                    self._player = Player(
-                        load_cached(path).with_path(Path(self.display)),
-                        match_on=settings["match_on"] or DEFAULT_MATCH_ON,
-                        ignore_fields=settings["ignore_fields"],
-                        ignore_patterns=settings["ignore_patterns"],
-                        allow_repeats=settings["allow_repeats"],
-                        drift=settings["drift"],
-                        on_drift=self.drifts.append,
-                        ignore_hint=(
-                            "if a field varies between runs, give the test's stream_replay marker (or the "
-                            "stream_replay_config fixture) ignore_fields=[...] or ignore_patterns=[...]"
-                        ),
-                        hint=(
-                            "  To record this request into the cassette, keeping what it holds:\n"
-                            f"    {self._command('new_episodes')}\n"
-                            "  To record the test's cassette afresh:\n"
-                            f"    {self._command('rewrite')}"
-                        ),
-                    )
+                    self._player = self._new_player(load_cached(path).with_path(Path(self.display)))
                 if self._use in (Use.HYBRID, Use.RECORD):
                     from ..cassette.redaction import Redaction
 
@@ -292,6 +299,28 @@ class StreamReplay:
                         ),
                     )
             return self._use
+
+    def _new_player(self, cassette: Cassette) -> Player:
+        settings = self.settings
+        return Player(
+            cassette,
+            match_on=settings["match_on"] or DEFAULT_MATCH_ON,
+            ignore_fields=settings["ignore_fields"],
+            ignore_patterns=settings["ignore_patterns"],
+            allow_repeats=settings["allow_repeats"],
+            drift=settings["drift"],
+            on_drift=self.drifts.append,
+            ignore_hint=(
+                "if a field varies between runs, give the test's stream_replay marker (or the "
+                "stream_replay_config fixture) ignore_fields=[...] or ignore_patterns=[...]"
+            ),
+            hint=(
+                "  To record this request into the cassette, keeping what it holds:\n"
+                f"    {self._command('new_episodes')}\n"
+                "  To record the test's cassette afresh:\n"
+                f"    {self._command('rewrite')}"
+            ),
+        )
 
     def _decide(self) -> Use:
         path = self.cassette_path
