@@ -42,7 +42,7 @@ from ..analysis.answers import ANSWERS, answer_of_result, expected, stored_answe
 from ..cassette.model import Body, Cassette, Interaction, Meta, Request, Response
 from ..replay import faults as _faults
 from .answer import Turn
-from .draw import CHUNKINGS, FINISH_REASONS, pieces, turns
+from .draw import CHUNKINGS, FINISH_REASONS, debug_apis, pieces, turns
 from .rechunk import rechunk_stream
 from .render import answer_of, stream_of
 
@@ -121,6 +121,7 @@ def cassettes(
         debug=debug,
         logprobs=logprobs,
         timed=timed,
+        debugged=debug_apis() if debug is not False else frozenset(),
     )
     return _one_cassette(one, request)
 

@@ -80,6 +80,8 @@ class Turn:
     documents: tuple[dict[str, str], ...] = ()
     #: A ``debug`` event (the rendered prompt) right after the stream opens.
     debug_prompt: str | None = None
+    #: v1: tool-call deltas name their call's ``index`` (older recordings of one call omit it).
+    indexed_deltas: bool = True
     #: v2: each text delta carries its ``logprobs`` (a request with ``logprobs=True``).
     logprobs: bool = False
     #: Seconds before the first event and between events (None: an untimed stream).

@@ -41,7 +41,8 @@ _WORDS = (
     "https://example.com/a?b=c", "C:\\path", "{", "}", "[1]", "-", "*", "#", "Hello",
 )  # fmt: skip
 _UNICODE = (
-    "é", "e\u0301", "ñ", "ß", "中文", "日本語のテキスト", "한국어", "مرحبا", "שלום", "Привет", "😀", "👍🏽",
+    "é", "e\u0301", "n\u0303", "a\u0308", "\u1100\u1161\u11a8", "ñ", "ß",
+    "中文", "日本語のテキスト", "한국어", "مرحبا", "שלום", "Привет", "😀", "👍🏽",
     "👨\u200d👩\u200d👧\u200d👦", "🇫🇷", "🇯🇵", "❤️", "∑", "\U0001d518\U0001d52b\U0001d526", "\u00a0", "\u200b",
     "\t", "\\n",
 )  # fmt: skip
@@ -210,11 +211,12 @@ _web_document = st.builds(
 )
 
 
-def _event_types(api: str) -> set[str]:
-    """The event types the installed SDK models for ``api`` (5.11 has no v2 ``debug``)."""
+def debug_apis() -> frozenset[str]:
+    """The APIs whose stream the installed SDK models a ``debug`` event in (5.11: v1 only).
+    Read when a strategy is built, not while drawing: it imports cohere (about a second)."""
     from ..sdk import event_classes
 
-    return set(event_classes("v2" if api == "v2" else "v1"))
+    return frozenset(api for api in ("v1", "v2") if "debug" in event_classes(api))
 
 
 def _usage(api: Api) -> st.SearchStrategy[dict[str, Any]]:
@@ -251,8 +253,10 @@ def turns(
     debug: Any = None,
     logprobs: Any = None,
     timed: Any = None,
+    debugged: frozenset[str] = frozenset(),
 ) -> Turn:
-    """One streamed response (see ``stream_replay.strategies.cassettes`` for the pins)."""
+    """One streamed response (see ``stream_replay.strategies.cassettes`` for the pins;
+    ``debugged``: ``debug_apis()``)."""
     which: Api = draw(pinned(api, st.sampled_from(("v2", "v1"))))
     if which not in ("v1", "v2"):
         raise ValueError(f"api must be 'v1' or 'v2', got {which!r}")
@@ -299,7 +303,7 @@ def turns(
         error = "your request resulted in an invalid tool generation. Try updating the messages or tool definitions"
         usage = {}
     first, gaps = _timing(draw(st.integers(0, 2**16))) if draw(pinned(timed, st.booleans())) else (None, ())
-    modelled = debug is not False and "debug" in _event_types(which)
+    modelled = debug is not False and which in debugged
     prompt = (
         draw(st.text(_characters, max_size=40))
         if modelled and draw(pinned(debug, st.integers(0, 7).map(lambda n: n == 7)))
@@ -315,6 +319,8 @@ def turns(
         usage=usage,
         error=error,
         citations_per_event=draw(st.integers(1, 3)),
+        # as in the corpus's older v1 recordings of a single call
+        indexed_deltas=not (which == "v1" and len(calls) == 1 and draw(st.booleans())),
         search_queries=queries,
         documents=documents,
         debug_prompt=prompt,

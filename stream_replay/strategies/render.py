@@ -171,13 +171,13 @@ def _v1(turn: Turn) -> Iterator[dict[str, Any]]:
     for piece in turn.plan:
         yield {"is_finished": False, "event_type": "tool-calls-chunk", "text": piece}
     for index, call in enumerate(turn.calls):
-        named = {"index": index, "name": call.name}
-        yield {"is_finished": False, "event_type": "tool-calls-chunk", "tool_call_delta": named}
+        which = {"index": index} if turn.indexed_deltas else {}
+        yield {"is_finished": False, "event_type": "tool-calls-chunk", "tool_call_delta": {**which, "name": call.name}}
         for piece in call.pieces:
             yield {
                 "is_finished": False,
                 "event_type": "tool-calls-chunk",
-                "tool_call_delta": {"index": index, "parameters": piece},
+                "tool_call_delta": {**which, "parameters": piece},
             }
     calls = [{"name": call.name, "parameters": call.arguments} for call in turn.calls]
     if calls:
