@@ -96,3 +96,57 @@ def test_a_collected_citation_keeps_its_type_and_content_index() -> None:
     events = [json.loads(e.data) for e in _with_citation("THINKING_CONTENT", start, start + 10, "arithmetic") if e.data]
     (citation,) = collect(events).citations
     assert (citation.type, citation.text, citation.start) == ("THINKING_CONTENT", "arithmetic", start)
+
+
+#: What reasoning users send: thinking on, documents to ground the answer, tools to call.
+REASONING_REQUEST: dict[str, Any] = {
+    "model": "command-a-reasoning-08-2025",
+    "messages": [{"role": "user", "content": "How many r's are in strawberry? Check the style guide."}],
+    "documents": [{"id": "guide", "data": {"title": "Style guide", "text": "Answer in one sentence."}}],
+    "tools": [
+        {
+            "type": "function",
+            "function": {
+                "name": "count_letters",
+                "description": "Counts a letter in a word.",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"word": {"type": "string"}, "letter": {"type": "string"}},
+                    "required": ["word", "letter"],
+                },
+            },
+        }
+    ],
+    "thinking": {"type": "enabled", "token_budget": 2048},
+}
+
+
+@pytest.mark.parametrize("fast", [False, True], ids=["sdk", "fast"])
+def test_a_thinking_documents_and_tools_request_records_and_replays_over_loopback(
+    wire_server: Any, tmp_path: Any, fast: bool
+) -> None:
+    """The real SDK over real HTTP to a loopback server sending the reasoning payloads with
+    real delays: recorded with the whole request, replayed by it, and a request with other
+    documents is not answered from it."""
+    from stream_replay import NoMatchError, record_client
+    from tests.support.wire_server import Reply
+
+    stream = load_cassette(PATH).interactions[0].response.stream
+    assert stream is not None
+    wire_server.queue(Reply.stream(stream.body(), "sse", delay=0.002))
+    kwargs = sdk_kwargs(cohere.ClientV2.chat_stream, REASONING_REQUEST)
+    path = tmp_path / "reasoning.yaml"
+    with record_client(path, cohere.ClientV2, base_url=wire_server.url) as co:
+        live = collect(co.chat_stream(**kwargs))
+    (sent,) = [json.loads(body) for _, _, body in wire_server.requests]
+    assert {k: sent[k] for k in REASONING_REQUEST} == REASONING_REQUEST and sent["stream"] is True
+    assert (live.thinking, live.text) == (_from_payloads("thinking"), _from_payloads("text"))
+
+    recorded = load_cassette(path)
+    body = recorded.interactions[0].request.body.parsed()
+    assert {k: body[k] for k in REASONING_REQUEST} == REASONING_REQUEST
+    replayed = collect(replay_client(path, fast=fast).chat_stream(**kwargs))
+    assert (replayed.thinking, replayed.text, replayed.finish_reason) == (live.thinking, live.text, live.finish_reason)
+    other = dict(REASONING_REQUEST, documents=[{"id": "guide", "data": {"text": "Answer at length."}}])
+    with pytest.raises(NoMatchError, match="documents"):
+        list(replay_client(path, fast=fast).chat_stream(**sdk_kwargs(cohere.ClientV2.chat_stream, other)))
