@@ -171,3 +171,63 @@ def test_the_example_cassettes_named_in_the_readme_exist_where_it_says() -> None
     assert examples.path("v2_text") == examples.folder() / "v2_text.yaml"
     with pytest.raises(FileNotFoundError, match="the examples are: v1_citations"):
         examples.path("v3_nothing")
+
+
+def _block(marker: str) -> str:
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+    return next(b for b in blocks if marker in b)
+
+
+def _property_project(pytester: pytest.Pytester, test: str) -> pytest.RunResult:
+    pytester.makeconftest(_block('settings.register_profile("streams"'))
+    pytester.makepyfile(test_streams=test)
+    return pytester.runpytest("-p", "no:cacheprovider")
+
+
+def test_the_readme_chat_ui_property_test_finds_the_thinking_bug(pytester: pytest.Pytester) -> None:
+    result = _property_project(pytester, _block("def test_the_ui_shows_the_answer"))
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    assert "TypeError: sequence item 0: expected str instance, NoneType found" in out
+    assert '"content":{"type":"thinking","thinking":""}' in out  # the shrunk stream: thinking first
+
+
+def test_the_readme_chat_ui_helper_passes_every_recorded_stream() -> None:
+    """The README says the corpus never shows the bug: every real v2 stream passes."""
+    from stream_replay import replay_client
+    from stream_replay.strategies import expected
+    from tests.support.corpus import STREAMS_DIR, have_corpus
+
+    if not have_corpus():
+        pytest.skip("the shared corpus (../shared/corpus) is not here")
+    namespace: dict[str, object] = {}
+    exec(compile(_block("def test_the_ui_shows_the_answer").split("@given")[0], str(README), "exec"), namespace)
+    stream_chat = namespace["stream_chat"]
+    from stream_replay.cassette import Body, Cassette, Interaction, Request, Response, Stream
+    from stream_replay.wire import decode
+
+    bodies = sorted(STREAMS_DIR.joinpath("v2").glob("*.sse"))
+    for body in bodies:
+        stream = Stream("sse", tuple(decode(body.read_bytes(), "sse")))
+        request = Request("POST", "https://api.cohere.com/v2/chat", {}, Body())
+        cassette = Cassette((Interaction(request, Response(200, {}, stream=stream)),))
+        co = replay_client(cassette)
+        shown = stream_chat(co, [{"role": "user", "content": "?"}])  # type: ignore[operator]
+        assert shown == expected(cassette).text, body.name
+    assert len(bodies) == 69
+
+
+def test_the_readme_rag_snippet_misses_citations_and_the_tool_loop_holds(pytester: pytest.Pytester) -> None:
+    from stream_replay.sdk import sdk_version
+
+    result = _property_project(pytester, _block("def test_every_citation_reaches_the_reader"))
+    out = result.stdout.str()
+    assert "FAILED test_streams.py::test_every_citation_reaches_the_reader" in out
+    assert "- citation-start {" in out
+    if sdk_version().startswith("5."):
+        # as the README says: 5.x's models put a tool call's delta under another name, and
+        # the wire's delta.message arrives as a plain dict
+        result.assert_outcomes(failed=2)
+        assert "AttributeError: 'dict' object has no attribute 'tool_calls'" in out
+    else:
+        result.assert_outcomes(failed=1, passed=1)
