@@ -99,6 +99,21 @@ def stored_answers(cassette: Cassette) -> list[dict[str, Any] | None] | None:
     return None
 
 
+def stream_index(cassette: Cassette, index: int | None) -> int:
+    """``index``, checked to be a streamed interaction of ``cassette``; when None, the
+    cassette's only one (a ``ValueError`` saying which there are otherwise)."""
+    streamed = [i for i, x in enumerate(cassette.interactions) if x.response.stream is not None]
+    if index is None:
+        if len(streamed) != 1:
+            raise ValueError(
+                f"{cassette.label} holds {len(streamed)} streamed interactions ({streamed}); pass index= to pick one"
+            )
+        return streamed[0]
+    if index not in streamed:
+        raise ValueError(f"{cassette.label}: interactions[{index}] is not a stream (streams: {streamed})")
+    return index
+
+
 def expected(cassette: Cassette, index: int | None = None) -> StreamResult:
     """The final response the stream of ``cassette.interactions[index]`` must produce
     (``index`` may be left out when the cassette holds one stream).
@@ -107,15 +122,7 @@ def expected(cassette: Cassette, index: int | None = None) -> StreamResult:
     answer of the recording it was cut from; for any other cassette, the answer its
     recording holds (``assertions.recorded_response``).
     """
-    streamed = [i for i, x in enumerate(cassette.interactions) if x.response.stream is not None]
-    if index is None:
-        if len(streamed) != 1:
-            raise ValueError(
-                f"{cassette.label} holds {len(streamed)} streamed interactions ({streamed}); pass index= to pick one"
-            )
-        index = streamed[0]
-    if index not in streamed:
-        raise ValueError(f"{cassette.label}: interactions[{index}] is not a stream (streams: {streamed})")
+    index = stream_index(cassette, index)
     answers = stored_answers(cassette)
     answer = answers[index] if answers is not None else None
     if answer is not None:

@@ -153,17 +153,11 @@ def assert_final_response(
 
 def recorded_response(cassette: Cassette | str | os.PathLike[str], index: int | None = None) -> StreamResult:
     """The final response a cassette's stream holds, assembled from its wire JSON."""
+    from .answers import stream_index
+
     loaded = as_cassette(cassette)
-    streamed = [i for i, x in enumerate(loaded.interactions) if x.response.stream is not None]
-    if index is None:
-        if len(streamed) != 1:
-            raise ValueError(
-                f"{loaded.label} holds {len(streamed)} streamed interactions ({streamed}); pass index= to pick one"
-            )
-        index = streamed[0]
-    stream = loaded.interactions[index].response.stream
-    if stream is None:
-        raise ValueError(f"{loaded.label}: interactions[{index}] is not a stream")
+    stream = loaded.interactions[stream_index(loaded, index)].response.stream
+    assert stream is not None  # stream_index checked it
     collector = Collector()
     for event in stream.events:
         if event.data is not None and event.raw is None:
