@@ -170,6 +170,24 @@ def test_a_bad_pin_says_which_values_it_takes() -> None:
         find(cassettes(api="v3"), lambda c: True)
     with pytest.raises(ValueError, match="chunking must be one of"):
         find(cassettes(chunking="words"), lambda c: True)
+    with pytest.raises(ValueError, match="api='v1' has no thinking: pin api='v2'"):
+        find(cassettes(api="v1", thinking=True), lambda c: True)
+    with pytest.raises(ValueError, match="text or with tool calls, not both"):
+        find(cassettes(text="hi", tool_calls=2), lambda c: True)
+
+
+def test_a_pin_decides_what_else_is_drawn() -> None:
+    """A pinned answer is never dropped for tool calls; thinking or logprobs pinned with
+    api=None draw v2 streams only, search v1 streams only."""
+
+    @FEW
+    @given(cassettes(api=None, text="Only this."), cassettes(api=None, thinking=True), cassettes(api=None, search=True))
+    def check(answered: Cassette, thought: Cassette, searched: Cassette) -> None:
+        assert expected(answered).text.startswith("Only this.") and not expected(answered).tool_calls
+        assert api_of(thought) == "v2" and expected(thought).thinking
+        assert api_of(searched) == "v1" and {e.name for e in _events(searched)} >= {"search-results"}
+
+    check()
 
 
 # ------------------------------------------------------------ what is reachable

@@ -263,13 +263,23 @@ def turns(
 ) -> Turn:
     """One streamed response (see ``stream_replay.strategies.cassettes`` for the pins;
     ``debugged``: ``debug_apis()``)."""
-    which: Api = draw(pinned(api, st.sampled_from(("v2", "v1"))))
+    v2_only = [name for name, pin in (("thinking", thinking), ("logprobs", logprobs)) if pin not in (None, False)]
+    v1_only = ["search"] if search not in (None, False) else []
+    if v2_only and v1_only:
+        raise ValueError(f"{', '.join(v2_only)} (v2 only) and search (v1 only) cannot both be pinned")
+    apis = ("v2",) if v2_only else ("v1",) if v1_only else ("v2", "v1")
+    which: Api = draw(pinned(api, st.sampled_from(apis)))
     if which not in ("v1", "v2"):
         raise ValueError(f"api must be 'v1' or 'v2', got {which!r}")
-    # half the answers are text, as in the corpus (36 of 69 v2 streams)
-    calls_wanted = draw(pinned(tool_calls, st.sampled_from((0, 0, 0, 1, 2, 3))))
+    if which not in apis:
+        raise ValueError(f"api={which!r} has no {', '.join(v2_only or v1_only)}: pin api={apis[0]!r} or leave it out")
+    # half the answers are text, as in the corpus (36 of 69 v2 streams); a pinned answer text
+    # comes without tool calls unless they are pinned too (the API sends one or the other)
+    answer_pinned = text not in (None, False)
+    calls_default = st.just(0) if answer_pinned else st.sampled_from((0, 0, 0, 1, 2, 3))
+    calls_wanted = draw(pinned(tool_calls, calls_default))
     reason = draw(pinned(finish_reason, st.sampled_from(FINISH_REASONS[which])))
-    if calls_wanted == 0 and reason == "TOOL_CALL" and tool_calls is None:
+    if calls_wanted == 0 and reason == "TOOL_CALL" and tool_calls is None and not answer_pinned:
         calls_wanted = draw(st.integers(1, 3))
     if calls_wanted and finish_reason is None:
         reason = "TOOL_CALL" if which == "v2" else "COMPLETE"
@@ -279,6 +289,8 @@ def turns(
     if thought is not False:
         blocks.append(Block("thinking", draw(_text_pieces(thought, chunking))))
     # no answer block (1 in 10), an empty one (1 in 10), or some text
+    if calls and answer_pinned:
+        raise ValueError("text= and tool_calls= both pinned: the API answers with text or with tool calls, not both")
     said = False if calls else draw(pinned(text, st.integers(0, 9).map(lambda n: {9: False, 8: ""}.get(n, True))))
     if said is not False:
         blocks.append(Block("text", draw(_text_pieces(said, chunking))))
