@@ -384,6 +384,39 @@ def test_faults_compose_with_generated_streams() -> None:
     check()
 
 
+def test_a_consumer_that_handles_transport_and_api_errors_survives_every_drawn_fault_set() -> None:
+    """fault_sets draws faults that fit the stream; through the real SDK each ends in the
+    answer, an altered answer, or an httpx / cohere API error: nothing else escapes."""
+
+    def show(cassette: Cassette, faults: list[Any]) -> str:
+        client = replay_client(cassette, faults=faults)
+        try:
+            events = list(client.chat_stream(**V2_ARGS))
+        except (httpx.TransportError, cohere.core.ApiError):
+            return "Sorry, try again."
+        return "".join(
+            e.delta.message.content.text or ""
+            for e in events
+            if getattr(e, "type", None) == "content-delta" and getattr(e.delta.message.content, "text", None)
+        )
+
+    seen: set[str] = set()
+
+    @settings(max_examples=60, deadline=None, derandomize=True)  # the same draws every run
+    @given(st.data())
+    def check(data: st.DataObject) -> None:
+        cassette = data.draw(cassettes(api="v2", tool_calls=0, thinking=False))
+        faults = data.draw(fault_sets(cassette))
+        seen.update(type(f).__name__ for f in faults)
+        shown = show(cassette, faults)
+        clean = all(type(f).__name__ in ("Split",) for f in faults)
+        if clean:  # byte boundaries alone change nothing a consumer sees
+            assert shown == expected(cassette).text
+
+    check()
+    assert {"Disconnect", "Split", "HttpError"} <= seen
+
+
 def test_importing_stream_replay_does_not_import_hypothesis() -> None:
     code = (
         "import sys, stream_replay; stream_replay.replay_client; stream_replay.collect; "
