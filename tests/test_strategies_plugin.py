@@ -14,7 +14,33 @@ import pytest
 pytestmark = pytest.mark.usefixtures("offline")
 
 APP = '''
+import functools
+
 import cohere
+
+
+@functools.cache
+def shared_client():
+    """One client for the whole application, built on first use."""
+    return cohere.ClientV2()
+
+
+def ui_text_shared(request):
+    text = []
+    for event in shared_client().chat_stream(**request):
+        if event.type == "content-delta" and event.delta.message.content.text is not None:
+            text.append(event.delta.message.content.text)
+    return "".join(text)
+
+
+def ui_text_twice_quietly(request):
+    """Asks twice (a retry by mistake) and hides the failure of the second."""
+    text = ui_text(request)
+    try:
+        ui_text(request)
+    except Exception:
+        pass
+    return text
 
 
 def ui_text(request):
@@ -84,3 +110,21 @@ def test_a_bug_fails_with_the_shrunk_stream_as_event_lines(pytester: pytest.Pyte
     assert '- content-start {"type":"content-start","index":0,' in out
     assert '- content-start {"type":"content-start","index":1,' in out
     assert "- [DONE]" in out
+
+
+@pytest.mark.parametrize("marker", ["", "(fast=True)"], ids=["sdk", "fast"])
+def test_a_client_built_once_answers_from_each_example_s_cassette(pytester: pytest.Pytester, marker: str) -> None:
+    _project(pytester, "ui_text_shared", marker)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
+def test_a_request_the_drawn_cassette_cannot_answer_fails_its_example(pytester: pytest.Pytester) -> None:
+    """Caught by the code under test, it is raised when the block ends: inside the example,
+    so hypothesis shrinks it and prints the cassette, rather than an error at teardown."""
+    _project(pytester, "ui_text_twice_quietly")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    assert "NoMatchError" in out and "(stream_replay.strategies" in out
+    assert "error" not in result.parseoutcomes()

@@ -35,4 +35,6 @@ def short_failure(excinfo: Any, rootdir: Path) -> str:
     if where:
         lines.append("The request was made at:")
         lines.extend(where)
+    # What others attached on the way up (hypothesis: the failing example, as the drawn cassette)
+    lines.extend(str(note) for note in getattr(excinfo.value, "__notes__", ()))
     return "\n".join(lines)

@@ -136,8 +136,6 @@ class StreamReplay:
         self.skipped: list[str] = []
         self._recorder: Recorder | None = None
         self._missing: list[MissingCassetteError] = []
-        #: The players of ``use_cassette`` blocks, for the mismatches they saw.
-        self._borrowed: list[Player] = []
         self._sync_http: httpx.Client | None = None
         self._async_http: httpx.AsyncClient | None = None
         self._lock = threading.RLock()
@@ -173,8 +171,6 @@ class StreamReplay:
         found: list[NoMatchError] = list(self._missing)
         if self._player is not None:
             found.extend(self._player.mismatches)
-        for player in self._borrowed:
-            found.extend(player.mismatches)
         return found
 
     @contextlib.contextmanager
@@ -184,20 +180,25 @@ class StreamReplay:
         """Inside the block, the test's requests are answered from ``cassette`` (a value,
         such as one a ``stream_replay.strategies`` strategy drew, or a path) instead of
         the test's cassette, with the test's matching settings and speed, and its faults
-        unless ``faults=`` gives others. Replay only: nothing is recorded. Clients built
-        inside the block get the fast path when the test asks for it; build them there.
+        unless ``faults=`` gives others. Replay only: nothing is recorded. With ``fast``,
+        a client built in the test takes the fast path to whichever cassette is being
+        used at each call. A request the cassette cannot answer raises where it is made;
+        if the code under test catches it, it is raised again when the block ends.
         """
         player = self._new_player(as_cassette(cassette))
         responder = Responder(self.settings["speed"], self.settings["faults"] if faults is None else faults)
         with self._lock:
             saved = (self._use, self._player, self._responder)
             self._use, self._player, self._responder = Use.REPLAY, player, responder
-            self._borrowed.append(player)
         try:
             yield player
         finally:
             with self._lock:
                 self._use, self._player, self._responder = saved
+        if player.mismatches:
+            # The code under test caught it: say so here, inside the example that made the
+            # request (a property test shrinks it), not at teardown.
+            raise player.mismatches[0]
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -376,9 +377,14 @@ class StreamReplay:
         if self.settings["fast"] and self._use is Use.REPLAY and self._player is not None:
             from ..replay.fast import install_fast_path
 
-            note = install_fast_path(client, self._player, self._responder)
+            note = install_fast_path(client, self._player, self._responder, source=self._answering)
             if note is not None and note not in self.fast_path_notes:
                 self.fast_path_notes.append(note)
+
+    def _answering(self) -> tuple[Player | None, Responder]:
+        """What answers a fast call now: inside a ``use_cassette`` block, its cassette."""
+        with self._lock:
+            return (self._player if self._use is Use.REPLAY else None), self._responder
 
     # ---------------------------------------------------------------- answering
 

@@ -41,6 +41,7 @@ import json
 import os
 import time
 import types
+import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, NamedTuple
 
@@ -57,9 +58,15 @@ _NOT_BODY = frozenset({"self", "request_options", "accepts"})
 Plan = list[tuple[type, dict[str, Any]]]
 
 
-def install_fast_path(client: Any, player: Player, responder: Responder) -> str | None:
+#: What answers a fast call, asked at each call: the player (None: let the SDK path
+#: answer) and the responder.
+Source = Callable[[], "tuple[Player | None, Responder]"]
+
+
+def install_fast_path(client: Any, player: Player, responder: Responder, *, source: Source | None = None) -> str | None:
     """Give ``client`` the fast path for ``chat_stream`` and ``generate_stream``, answered
-    by ``player``.
+    by ``player`` (or, when ``source`` is given, by whichever player it names at each call:
+    the pytest plugin's ``use_cassette`` changes it between calls of one client).
 
     Returns None when it is installed (or not wanted: with faults, every call goes
     through the transport, where faults act), or the reason the fast path steps aside
@@ -69,23 +76,24 @@ def install_fast_path(client: Any, player: Player, responder: Responder) -> str 
     if responder.faults:
         return None
     chat: StreamKind = client_api(type(client))
+    answering: Source = source if source is not None else lambda: (player, responder)
     reasons = []
     for name, kind in (("chat_stream", chat), ("generate_stream", "generate")):
         if hasattr(type(client), name):
-            reason = _install(client, name, kind, player, responder)
+            reason = _install(client, name, kind, answering)
             if reason is not None:
                 reasons.append(reason)
     return "; ".join(reasons) or None
 
 
-def _install(client: Any, name: str, kind: StreamKind, player: Player, responder: Responder) -> str | None:
+def _install(client: Any, name: str, kind: StreamKind, source: Source) -> str | None:
     cls = type(client)
     raw = getattr(client, "_raw_client", None)
     if raw is not None and hasattr(raw, name):  # 7.x: the raw client sends and parses
         original = getattr(raw, name)
         if not _sdk_own(original):
             return _stepped_aside(cls, type(getattr(original, "__self__", raw)), name, original)
-        setattr(raw, name, _fast(original, client, kind, player, responder, raw=True))
+        setattr(raw, name, _fast(original, client, kind, source, raw=True))
         return None
     # 5.x: the public method sends and parses. The SDK's constructor may have put its own
     # per-instance decorator (experimental-feature warnings) in front of it, holding
@@ -98,14 +106,12 @@ def _install(client: Any, name: str, kind: StreamKind, player: Player, responder
     seat = _seat(client, name, original)
     if seat is None:
         return _stepped_aside(cls, cls, name, vars(client)[name])
-    seat(_fast(original, client, kind, player, responder, raw=False))
+    seat(_fast(original, client, kind, source, raw=False))
     return None
 
 
-def _fast(
-    original: Any, client: Any, kind: StreamKind, player: Player, responder: Responder, *, raw: bool
-) -> Callable[..., Any]:
-    planner = _Planner(player, responder, kind, _base_url(client) + STREAM_METHODS[kind][2])
+def _fast(original: Any, client: Any, kind: StreamKind, source: Source, *, raw: bool) -> Callable[..., Any]:
+    planner = _Planner(source, kind, _base_url(client) + STREAM_METHODS[kind][2])
     asynchronous = is_async_client(type(client))
     make = _MAKERS[raw, asynchronous]
     fast = make(original, _signature(original.__func__), planner)
@@ -210,12 +216,12 @@ class _Planned(NamedTuple):
 class _Planner:
     """Asks the player which interaction answers, and takes it only when it can go fast."""
 
-    def __init__(self, player: Player, responder: Responder, api: StreamKind, url: str) -> None:
-        self.player = player
-        self.responder = responder
+    def __init__(self, source: Source, api: StreamKind, url: str) -> None:
+        self.source = source
         self.api = api
         self.url = url
-        self.plans: dict[int, Plan | None] = {}
+        #: Per player (a client may outlive one), each interaction's plan, None: not fast.
+        self.plans: weakref.WeakKeyDictionary[Player, dict[int, Plan | None]] = weakref.WeakKeyDictionary()
 
     def request(self, signature: inspect.Signature, args: tuple[Any, ...], kwargs: dict[str, Any]) -> RequestView:
         bound = signature.bind(*args, **kwargs)
@@ -226,26 +232,30 @@ class _Planner:
         (nothing marked: the SDK path will play it) when it cannot go fast. Raises
         ``NoMatchError`` as the transport does."""
         started = time.monotonic()
-        index = self.player.play_if(request, self._plannable)
+        player, responder = self.source()
+        if player is None or responder.faults:  # faults act in the transport
+            return None
+        plans = self.plans.setdefault(player, {})
+        index = player.play_if(request, lambda i: self._plannable(player, plans, i))
         if index is None:
             return None
-        plan = self.plans[index]
+        plan = plans[index]
         assert plan is not None
-        response = self.player.cassette.interactions[index].response
+        response = player.cassette.interactions[index].response
         stream = response.stream
         assert stream is not None
-        due = schedule(stream, self.responder.speed)
+        due = schedule(stream, responder.speed)
         headers = {**response.headers}
         headers.setdefault("content-type", "text/event-stream" if stream.format == "sse" else "application/stream+json")
         return _Planned(plan, due[: len(plan)] if due is not None else None, started, response.status, headers)
 
-    def _plannable(self, index: int) -> bool:
-        if index not in self.plans:
-            self.plans[index] = self._make_plan(index)
-        return self.plans[index] is not None
+    def _plannable(self, player: Player, plans: dict[int, Plan | None], index: int) -> bool:
+        if index not in plans:
+            plans[index] = self._make_plan(player, index)
+        return plans[index] is not None
 
-    def _make_plan(self, index: int) -> Plan | None:
-        response = self.player.cassette.interactions[index].response
+    def _make_plan(self, player: Player, index: int) -> Plan | None:
+        response = player.cassette.interactions[index].response
         stream = response.stream
         if stream is None or not 200 <= response.status < 300 or stream.outcome in ("failed", "stopped"):
             return None
