@@ -15,10 +15,12 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import re
 import string
 import unicodedata
 from typing import Any, TypeVar
 
+from hypothesis import assume
 from hypothesis import strategies as st
 
 from .answer import Api, Block, BlockKind, Call, Cite, Turn
@@ -86,6 +88,11 @@ def pinned(value: Any, default: st.SearchStrategy[T]) -> st.SearchStrategy[T]:
     return st.just(value)
 
 
+#: Token-sized pieces of a given text (a word with the space before it, a run of
+#: punctuation, white space): how "tokens" cuts text it did not draw.
+_TOKEN = re.compile(r"\s*\w+|\s*[^\w\s]+|\s+")
+
+
 def awkward_positions(text: str) -> list[int]:
     """Cut points inside what a reader sees as one character (an emoji ZWJ sequence, a
     flag, a skin tone, a letter and its combining accent) or between two non-ASCII
@@ -106,7 +113,8 @@ def pieces(draw: st.DrawFn, text: str | None = None, *, max_tokens: int = 24, ch
     """Deltas: ``text`` (drawn as tokens when None) cut the way ``chunking`` says
     (drawn from ``CHUNKINGS`` when None)."""
     # drawn text has at least one token: an empty answer is drawn as such (``text=""``)
-    tokens: list[str] = [text] if text is not None else draw(st.lists(_tokens, min_size=1, max_size=max_tokens))
+    drawn = st.lists(_tokens, min_size=1, max_size=max_tokens)
+    tokens: list[str] = _TOKEN.findall(text) if text is not None else draw(drawn)
     cut: list[str]
     whole = "".join(tokens)
     how = draw(pinned(chunking, st.sampled_from(CHUNKINGS)))
@@ -263,40 +271,64 @@ def turns(
 ) -> Turn:
     """One streamed response (see ``stream_replay.strategies.cassettes`` for the pins;
     ``debugged``: ``debug_apis()``)."""
-    v2_only = [name for name, pin in (("thinking", thinking), ("logprobs", logprobs)) if pin not in (None, False)]
-    v1_only = ["search"] if search not in (None, False) else []
+    # A pin given as a value is checked before anything is drawn (a contradiction is the
+    # caller's mistake: ValueError); a pin given as a strategy is drawn first, and an
+    # example where its value contradicts another is rejected (hypothesis's assume).
+    v2_only = [name for name, pin in (("thinking", thinking), ("logprobs", logprobs)) if _set(pin)]
+    v1_only = ["search"] if _set(search) else []
     if v2_only and v1_only:
         raise ValueError(f"{', '.join(v2_only)} (v2 only) and search (v1 only) cannot both be pinned")
-    apis = ("v2",) if v2_only else ("v1",) if v1_only else ("v2", "v1")
+    apis: tuple[str, ...] = ("v2",) if v2_only else ("v1",) if v1_only else ("v2", "v1")
+    if _set(debug):
+        apis = tuple(a for a in apis if a in debugged)
+        if not apis:
+            raise ValueError("debug=True: the installed cohere SDK models no debug event on these streams")
+        v2_only = v2_only or (["debug"] if apis == ("v2",) else [])
+        v1_only = v1_only or (["debug"] if apis == ("v1",) else [])
     which: Api = draw(pinned(api, st.sampled_from(apis)))
     if which not in ("v1", "v2"):
         raise ValueError(f"api must be 'v1' or 'v2', got {which!r}")
     if which not in apis:
         raise ValueError(f"api={which!r} has no {', '.join(v2_only or v1_only)}: pin api={apis[0]!r} or leave it out")
-    # half the answers are text, as in the corpus (36 of 69 v2 streams); a pinned answer text
-    # comes without tool calls unless they are pinned too (the API sends one or the other)
-    answer_pinned = text not in (None, False)
-    calls_default = st.just(0) if answer_pinned else st.sampled_from((0, 0, 0, 1, 2, 3))
-    calls_wanted = draw(pinned(tool_calls, calls_default))
+    if _set(text) and _set(tool_calls) and int(tool_calls) > 0:
+        raise ValueError("text= and tool_calls= both pinned: the API answers with text or with tool calls, not both")
+    said_pin = _value(draw, text)
+    calls_pin = _value(draw, tool_calls)
+    cites_pin = _value(draw, citations)
+    # a pinned answer (or pinned citations, which need one) comes without tool calls: the
+    # API answers with text or with tool calls
+    answer_pinned = said_pin not in (None, False) or bool(cites_pin)
+    assume(not (answer_pinned and calls_pin))
+    # otherwise half the answers are text, as in the corpus (36 of 69 v2 streams)
+    if calls_pin is not None:
+        calls_wanted = calls_pin
+    else:
+        calls_wanted = 0 if answer_pinned else draw(st.sampled_from((0, 0, 0, 1, 2, 3)))
     reason = draw(pinned(finish_reason, st.sampled_from(FINISH_REASONS[which])))
-    if calls_wanted == 0 and reason == "TOOL_CALL" and tool_calls is None and not answer_pinned:
+    if calls_wanted == 0 and reason == "TOOL_CALL" and calls_pin is None and not answer_pinned:
         calls_wanted = draw(st.integers(1, 3))
     if calls_wanted and finish_reason is None:
         reason = "TOOL_CALL" if which == "v2" else "COMPLETE"
     calls = tuple(draw(_call(chunking=chunking)) for _ in range(int(calls_wanted)))
     blocks: list[Block] = []
-    thought = draw(pinned(thinking, st.booleans())) if which == "v2" else False
+    thought = _for_api(draw, thinking, st.booleans(), which == "v2")
     if thought is not False:
         blocks.append(Block("thinking", draw(_text_pieces(thought, chunking))))
-    # no answer block (1 in 10), an empty one (1 in 10), or some text
-    if calls and answer_pinned:
-        raise ValueError("text= and tool_calls= both pinned: the API answers with text or with tool calls, not both")
-    said = False if calls else draw(pinned(text, st.integers(0, 9).map(lambda n: {9: False, 8: ""}.get(n, True))))
+    if calls:
+        said: Any = False
+    elif said_pin is not None:
+        said = said_pin
+    elif cites_pin:
+        said = True
+    else:  # no answer block (1 in 10), an empty one (1 in 10), or some text
+        said = draw(st.integers(0, 9).map(lambda n: {9: False, 8: ""}.get(n, True)))
     if said is not False:
         blocks.append(Block("text", draw(_text_pieces(said, chunking))))
-        if which == "v2" and draw(st.integers(0, 3)) == 3:  # now and then, a second text block
+        if said_pin is None and which == "v2" and draw(st.integers(0, 3)) == 3:  # now and then, a second block
             blocks.append(Block("text", draw(_text_pieces(True, chunking))))
-    searched = which == "v1" and draw(pinned(search, st.integers(0, 3).map(lambda n: n == 3)))
+    if cites_pin:  # citations need text to cite
+        assume(any(b.text.strip() for b in blocks))
+    searched = _for_api(draw, search, st.integers(0, 3).map(lambda n: n == 3), which == "v1")
     queries: tuple[str, ...] = ()
     documents: tuple[dict[str, str], ...] = ()
     if searched:
@@ -312,7 +344,7 @@ def turns(
     cited: list[Block] = []
     for block in blocks:
         before = sum(len(b.text) for b in cited if b.kind == block.kind)
-        cites = draw(_citations(block.text, before, api=which, kind=block.kind, count=citations, sources=sources))
+        cites = draw(_citations(block.text, before, api=which, kind=block.kind, count=cites_pin, sources=sources))
         cited.append(Block(block.kind, block.pieces, cites))
     plan = draw(_text_pieces(True, chunking)) if calls else ()
     if calls and not "".join(plan).strip():
@@ -323,12 +355,8 @@ def turns(
         error = "your request resulted in an invalid tool generation. Try updating the messages or tool definitions"
         usage = {}
     first, gaps = _timing(draw(st.integers(0, 2**16))) if draw(pinned(timed, st.booleans())) else (None, ())
-    modelled = debug is not False and which in debugged
-    prompt = (
-        draw(st.text(_characters, max_size=40))
-        if modelled and draw(pinned(debug, st.integers(0, 7).map(lambda n: n == 7)))
-        else None
-    )
+    wants_debug = _for_api(draw, debug, st.integers(0, 7).map(lambda n: n == 7), which in debugged)
+    prompt = draw(st.text(_characters, max_size=40)) if wants_debug else None
     return Turn(
         api=which,
         generation_id=str(draw(st.uuids())),
@@ -344,10 +372,30 @@ def turns(
         search_queries=queries,
         documents=documents,
         debug_prompt=prompt,
-        logprobs=which == "v2" and bool(draw(pinned(logprobs, st.integers(0, 7).map(lambda n: n == 7)))),
+        logprobs=bool(_for_api(draw, logprobs, st.integers(0, 7).map(lambda n: n == 7), which == "v2")),
         first_event=first,
         gaps=gaps,
     )
+
+
+def _set(pin: Any) -> bool:
+    """Whether a pin is given as a value that asks for something (not None, False or 0)."""
+    return pin is not None and not isinstance(pin, st.SearchStrategy) and pin is not False and pin != 0
+
+
+def _value(draw: st.DrawFn, pin: Any) -> Any:
+    """A pin's value: drawn when it is a strategy, as given otherwise (None: not pinned)."""
+    return draw(pin) if isinstance(pin, st.SearchStrategy) else pin
+
+
+def _for_api(draw: st.DrawFn, pin: Any, default: st.SearchStrategy[Any], allowed: bool) -> Any:
+    """A pin of something only some streams have (thinking, logprobs, search, debug): drawn
+    where ``allowed``; elsewhere False, an example whose strategy pin asks for it rejected."""
+    if allowed:
+        return draw(pinned(pin, default))
+    if isinstance(pin, st.SearchStrategy):
+        assume(draw(pin) in (None, False))
+    return False
 
 
 def _text_pieces(value: Any, chunking: Any) -> st.SearchStrategy[tuple[str, ...]]:

@@ -32,6 +32,16 @@ def _content(event: Any) -> Any:
     return event.delta.message.content
 
 
+def _arguments(event: Any) -> str:
+    """A tool-call delta's argument fragment, on cohere 7.x (models) and 5.x (whose models
+    name the field ``tool_call``, leaving the wire's ``delta.message`` a plain dict): the
+    consumers' only mistakes are the ones they are named for."""
+    message = event.delta.message
+    if isinstance(message, dict):
+        return str(message["tool_calls"]["function"].get("arguments") or "")
+    return str(message.tool_calls.function.arguments or "")
+
+
 def _text_deltas(events: list[Any]) -> list[str]:
     return [_content(e).text for e in events if e.type == "content-delta" and _content(e).text is not None]
 
@@ -41,7 +51,9 @@ def drops_first_delta(events: list[Any]) -> str:
 
 
 def thinking_in_text(events: list[Any]) -> str:
-    return "".join(_content(e).text or _content(e).thinking or "" for e in events if e.type == "content-delta")
+    return "".join(
+        _content(e).text or getattr(_content(e), "thinking", None) or "" for e in events if e.type == "content-delta"
+    )
 
 
 def first_block_is_answer(events: list[Any]) -> str:
@@ -69,7 +81,7 @@ def parses_arguments_per_delta(events: list[Any]) -> list[Any]:
             calls.append({})
         if e.type == "tool-call-delta":
             with contextlib.suppress(ValueError):
-                calls[-1].update(json.loads(e.delta.message.tool_calls.function.arguments))
+                calls[-1].update(json.loads(_arguments(e)))
     return calls
 
 
@@ -77,7 +89,7 @@ def one_arguments_buffer(events: list[Any]) -> list[Any]:
     buffer = ""
     for e in events:
         if e.type == "tool-call-delta":
-            buffer += e.delta.message.tool_calls.function.arguments or ""
+            buffer += _arguments(e)
     return [json.loads(buffer)] if buffer else []
 
 
@@ -90,7 +102,7 @@ def cites_over_all_content(events: list[Any]) -> list[str]:
     seen, cited = "", []
     for e in events:
         if e.type == "content-delta":
-            seen += _content(e).text or _content(e).thinking or ""
+            seen += _content(e).text or getattr(_content(e), "thinking", None) or ""  # 5.x: no thinking field
         if e.type == "citation-start":
             citation = e.delta.message.citations
             cited.append(seen[citation.start : citation.end])
@@ -113,7 +125,8 @@ def plan_in_text(events: list[Any]) -> str:
     parts = []
     for e in events:
         if e.type == "tool-plan-delta":
-            parts.append(e.delta.message.tool_plan)
+            message = e.delta.message  # a plain dict on cohere 5.x, as _arguments says
+            parts.append(message["tool_plan"] if isinstance(message, dict) else message.tool_plan)
         elif e.type == "content-delta" and _content(e).text is not None:
             parts.append(_content(e).text)
     return "".join(parts)
@@ -124,7 +137,8 @@ def cites_by_utf8_bytes(events: list[Any]) -> list[str]:
     for e in events:
         if e.type == "content-delta":
             text += _content(e).text or ""
-        if e.type == "citation-start" and (e.delta.message.citations.type or "TEXT_CONTENT") == "TEXT_CONTENT":
+        kind = getattr(e.delta.message.citations, "type", None) if e.type == "citation-start" else None
+        if e.type == "citation-start" and (kind or "TEXT_CONTENT") == "TEXT_CONTENT":
             citation = e.delta.message.citations
             cited.append(text.encode()[citation.start : citation.end].decode("utf-8", "replace"))
     return cited
