@@ -72,6 +72,9 @@ class Turn:
     finish_reason: str
     usage: dict[str, Any]
     error: str | None = None
+    #: Citations sent after the last text delta (the corpus's placement), not right after
+    #: the delta that completes each one's span.
+    citations_at_end: bool = False
     #: v1: how many citations each ``citation-generation`` event carries (1: one each).
     citations_per_event: int = 1
     #: v1 with connectors (web search, RAG): the search queries, then one search result

@@ -367,6 +367,7 @@ def turns(
         usage=usage,
         error=error,
         citations_per_event=draw(st.integers(1, 3)),
+        citations_at_end=draw(st.booleans()),
         # as in the corpus's older v1 recordings of a single call
         indexed_deltas=not (which == "v1" and len(calls) == 1 and draw(st.booleans())),
         search_queries=queries,

@@ -96,7 +96,7 @@ def _run_of(event: WireEvent, runs: dict[str, tuple[tuple[str, ...], ...]], fmt:
         data = json.loads(event.data)
     except ValueError:
         return None
-    if not isinstance(data, dict) or "logprobs" in event.data:
+    if not isinstance(data, dict) or data.get("logprobs") is not None:
         return None  # a delta's log-probabilities belong to its tokens: never cut again
     for path in runs[event.name]:
         fragment = _find(data, path)

@@ -87,7 +87,7 @@ def _v2(turn: Turn) -> Iterator[dict[str, Any] | None]:
                 delta["logprobs"] = {"token_ids": [1000 + position], "text": piece, "logprobs": [-0.25]}
             yield delta
             sent += len(piece)
-            while pending and pending[0].end <= sent:
+            while pending and pending[0].end <= sent and not turn.citations_at_end:
                 yield from _v2_citation(turn, index, citation_index, pending.pop(0), block)
                 citation_index += 1
         for cite in pending:  # spans that end where the block ends (an empty last delta)
@@ -116,6 +116,7 @@ def _v2(turn: Turn) -> Iterator[dict[str, Any] | None]:
     end: dict[str, Any] = {"finish_reason": turn.finish_reason, "usage": turn.usage}
     if turn.error is not None:
         end["error"] = turn.error
+        end["error_type"] = "INVALID_TOOL_GENERATION"  # as the corpus's ERROR streams say
     yield {"type": "message-end", "delta": end}
     yield None  # data: [DONE]
 
@@ -160,7 +161,7 @@ def _v1(turn: Turn) -> Iterator[dict[str, Any]]:
         for piece in block.pieces:
             yield {"is_finished": False, "event_type": "text-generation", "text": piece}
             sent += len(piece)
-            while cites and cites[0].end <= sent:
+            while cites and cites[0].end <= sent and not turn.citations_at_end:
                 pending.append(cites.pop(0))
                 if len(pending) == group:
                     yield _v1_citations(text, pending)
