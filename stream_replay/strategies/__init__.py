@@ -198,7 +198,9 @@ def rechunked(cassette: Cassette | str, *, chunking: Any = None) -> st.SearchStr
 
 @st.composite
 def _fault_set(draw: st.DrawFn, events: int, max_faults: int) -> list[_faults.Fault]:
-    last = max(0, events - 1)
+    # Faults apply in order, and a drop before them shortens the stream: positions leave
+    # room for every fault of the set being a drop.
+    last = max(0, events - max_faults)
     one = st.one_of(
         st.integers(0, last).map(lambda at: _faults.disconnect(after=at)),
         st.integers(1, 64).map(_faults.split),
@@ -213,7 +215,8 @@ def _fault_set(draw: st.DrawFn, events: int, max_faults: int) -> list[_faults.Fa
 
 
 def fault_sets(cassette: Cassette, *, max_faults: int = 2) -> st.SearchStrategy[list[_faults.Fault]]:
-    """Lists of faults whose positions fit the shortest stream of ``cassette``."""
+    """Lists of faults whose positions fit the shortest stream of ``cassette``, whatever
+    the faults before them in the list did to it."""
     lengths = [len(x.response.stream.events) for x in cassette.interactions if x.response.stream is not None]
     if not lengths:
         raise ValueError(f"{cassette.label} holds no stream to inject faults into")
