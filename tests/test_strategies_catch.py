@@ -1,8 +1,9 @@
 """Generated streams catch every kind of consumer mistake (issue 16): fourteen buggy
 consumers (tests/support/buggy_consumers.py), each caught by ``cassettes(api=...)``
-within 300 generated streams, replayed through the real SDK; the correct consumers
-they are bugs of (the ``truth`` of each stream's answer) pass all of them. The
-corpus share is in bench/bench_strategies.py."""
+replayed through the real SDK. The bound here is loose (2,000 streams): hypothesis's
+derandomized sequence differs between environments (it draws constants from the
+code it finds local), so a tight bound would test the environment. How soon each is
+caught, and the corpus share, are measured by bench/bench_strategies.py."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from tests.support.generated import CLIENTS, V1_ARGS, V2_ARGS
 
 pytestmark = pytest.mark.slow
 
-EXAMPLES = 300
+EXAMPLES = 2000
 
 
 def _events(cassette: Cassette, api: str) -> list[Any]:
@@ -33,7 +34,6 @@ def test_the_strategies_catch_the_mistake(consumer: Buggy) -> None:
         max_examples=EXAMPLES,
         phases=[Phase.generate],
         database=None,
-        derandomize=True,  # the same 300 streams every run: a bound that holds in CI
         deadline=None,
         suppress_health_check=list(HealthCheck),
     )
