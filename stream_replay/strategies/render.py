@@ -16,6 +16,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from ..analysis.answers import answer_of_result
+from ..analysis.assemble import Citation, StreamResult, Timing, ToolCall
 from ..cassette.model import Stream
 from ..wire.events import DONE, WireEvent
 from ..wire.jsontext import dumps_v1, dumps_v2
@@ -248,51 +250,39 @@ def _response_id(generation_id: str) -> str:
 
 
 def answer_of(turn: Turn) -> dict[str, Any]:
-    """What ``turn`` adds up to, as plain JSON: the fields of ``StreamResult``."""
+    """What ``turn`` adds up to, as the answer document ``analysis.answers`` keeps."""
     if turn.api == "v2":
-        calls = [
-            {"index": i, "id": c.id, "name": c.name, "arguments_text": c.arguments_text, "arguments": c.arguments}
-            for i, c in enumerate(turn.calls)
-        ]
+        calls = [ToolCall(i, c.id, c.name, c.arguments_text, c.arguments) for i, c in enumerate(turn.calls)]
         error = turn.error
     else:
         # v1's final tool calls are tool-calls-generation's parsed parameters; the
         # streamed fragments are only a preview.
-        calls = [
-            {"index": i, "id": None, "name": c.name, "arguments_text": json.dumps(c.arguments)}
-            | {"arguments": c.arguments}
-            for i, c in enumerate(turn.calls)
-        ]
+        calls = [ToolCall(i, None, c.name, json.dumps(c.arguments), c.arguments) for i, c in enumerate(turn.calls)]
         error = (turn.tool_plan if turn.calls else turn.text) if turn.finish_reason == "ERROR" else None
     citations = []
     for index, block in enumerate(turn.blocks):
-        text = "".join(b.text for b in turn.blocks if b.kind == block.kind)
+        text = _cited(turn.blocks, block)
         for cite in block.citations:
             typed = turn.api == "v2" and cite.typed
-            citations.append(
-                {
-                    "start": cite.start,
-                    "end": cite.end,
-                    "text": text[cite.start : cite.end],
-                    "sources": list(cite.sources),
-                    "content_index": index if typed else None,
-                    "type": ("THINKING_CONTENT" if block.kind == "thinking" else "TEXT_CONTENT") if typed else None,
-                }
-            )
-    return {
-        "api": turn.api,
-        "text": turn.text,
-        "thinking": turn.thinking,
-        "tool_plan": turn.tool_plan,
-        "tool_calls": calls,
-        "citations": citations,
-        "finish_reason": turn.finish_reason,
-        "usage": turn.usage,
-        "error": error,
-        "generation_id": turn.generation_id,
-        "endpoint": "chat",
-        "search_queries": _search_queries(turn),
-        "search_results": _search_results(turn),
-        "documents": _documents(turn) if turn.api == "v1" else [],
-        "generations": [],
-    }
+            kind = ("THINKING_CONTENT" if block.kind == "thinking" else "TEXT_CONTENT") if typed else None
+            cited = text[cite.start : cite.end]
+            citations.append(Citation(cite.start, cite.end, cited, cite.sources, index if typed else None, kind))
+    result = StreamResult(
+        api=turn.api,
+        text=turn.text,
+        thinking=turn.thinking,
+        tool_plan=turn.tool_plan,
+        tool_calls=tuple(calls),
+        citations=tuple(citations),
+        finish_reason=turn.finish_reason,
+        usage=turn.usage,
+        error=error,
+        generation_id=turn.generation_id,
+        events=(),
+        timing=Timing(None, None, 0.0),
+        search_queries=tuple(_search_queries(turn)),
+        search_results=tuple(_search_results(turn)),
+        documents=tuple(_documents(turn)) if turn.api == "v1" else (),
+        endpoint="chat",
+    )
+    return answer_of_result(result)
