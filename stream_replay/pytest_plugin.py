@@ -137,16 +137,23 @@ def stream_replay(request: pytest.FixtureRequest, stream_replay_config: Any) -> 
     """This test's cassette; ``stream_replay.client(cohere.ClientV2)`` gives a client for it."""
     run = request.config.stash[_RUN]
     test = run.begin(request.node, stream_replay_config)
-    request.node.stash[_TEST] = test
+    stash = request.node.stash
+    stash[_TEST] = test
     try:
         yield test
     finally:
+        # The item lives until the session ends: what it keeps of this test goes now,
+        # or a suite holds every test's cassette (and the frames of every failure).
+        del stash[_TEST]
+        raised = stash.get(_RAISED, None)
+        if _RAISED in stash:
+            del stash[_RAISED]
         record, errors = test.finish()
         if record is not None:
             run.stats.add([record])
     if errors:
         raise errors[0]
-    _report_swallowed(test, request.node.stash.get(_RAISED, None))
+    _report_swallowed(test, raised)
 
 
 def _report_swallowed(test: StreamReplay, raised: BaseException | None) -> None:
@@ -197,7 +204,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, None]:
     outcome = yield
     excinfo = outcome.excinfo
-    item.stash[_RAISED] = excinfo[1] if excinfo is not None else None
+    if excinfo is not None and _TEST in item.stash:  # a stream_replay test: its fixture's teardown reads it
+        item.stash[_RAISED] = excinfo[1]
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -167,3 +167,45 @@ def test_faulty(stream_replay):
     out = lines(result)
     for ident in ("disconnect@3", "http_429", "no-fault"):
         assert any(f"test_faulty[{ident}] PASSED" in line for line in out), ident
+
+
+def test_a_client_kept_after_its_test_never_answers_from_that_test_s_cassette(pytester: pytest.Pytester) -> None:
+    """Application code that caches its client: the next test's calls are answered by
+    the next test's cassette (on the fast path too), and a call once no test runs is
+    refused, saying why, instead of answered from a finished test's cassette."""
+    place(cassette(pytester, "test_first"), "pickle")
+    place(cassette(pytester, "test_second"), "citations")
+    write_project(
+        pytester,
+        """
+import cohere
+from stream_replay.errors import StreamReplayError
+
+KEPT = {}
+
+@pytest.fixture
+def stream_replay_config():
+    return {"fast": True}
+
+def text(events):
+    return "".join(e.delta.message.content.text for e in events if e.type == "content-delta")
+
+@pytest.mark.stream_replay
+def test_first():
+    KEPT["sync"] = cohere.ClientV2()
+    KEPT["async"] = cohere.AsyncClientV2()
+    assert text(KEPT["sync"].chat_stream(**REQUESTS["pickle"])) == ANSWERS["pickle"]
+
+@pytest.mark.stream_replay
+def test_second():
+    assert text(KEPT["sync"].chat_stream(**REQUESTS["citations"])) == ANSWERS["citations"]
+
+async def test_third_no_cassette():
+    with pytest.raises(StreamReplayError, match="test_chat.py::test_first was used after that test ended"):
+        async for _ in KEPT["async"].chat_stream(**REQUESTS["pickle"]):
+            pass
+""",
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=3)
+    assert "stream-replay: 2 cassettes replayed, 0 recorded, 0 unplayed interactions" in lines(result)

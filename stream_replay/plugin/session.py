@@ -24,10 +24,10 @@ import enum
 import os
 import threading
 import time
-from collections import OrderedDict
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -46,21 +46,28 @@ from .patching import SdkPatch
 from .settings import Settings
 from .stats import UseRecord
 
-_CACHE_SIZE = 256
-_cache: OrderedDict[Path, tuple[int, int, Cassette]] = OrderedDict()
-_cache_lock = threading.Lock()
+if TYPE_CHECKING:
+    from ..replay.fast import Source
+
+#: The last cassette loaded, while its file is unchanged: (path, mtime, size, cassette).
+_last: tuple[Path, int, int, Cassette] | None = None
+_last_lock = threading.Lock()
 
 
 def load_cached(path: Path) -> Cassette:
-    """``load_cassette``, parsed once per run while the file is unchanged (cassettes are
-    immutable; each test's player keeps its own play counts). A vcrpy cassette (a
-    pytest-recording suite's) is read as it is, converted in memory."""
+    """``load_cassette``, parsed once for a run of tests using the same file in a row
+    (the cases of a parametrized test) while it is unchanged: cassettes are immutable,
+    and each test's player keeps its own play counts. Only the last one is kept: a
+    suite whose tests each have their own cassette keeps none of them alive (every
+    cassette kept a while is promoted by the garbage collector, and full collections
+    over them cost more than parsing again). A vcrpy cassette (a pytest-recording
+    suite's) is read as it is, converted in memory."""
+    global _last
     stat = path.stat()
-    with _cache_lock:
-        hit = _cache.get(path)
-        if hit is not None and hit[0] == stat.st_mtime_ns and hit[1] == stat.st_size:
-            _cache.move_to_end(path)
-            return hit[2]
+    with _last_lock:
+        last = _last
+    if last is not None and last[:3] == (path, stat.st_mtime_ns, stat.st_size):
+        return last[3]
     try:
         cassette = load_cassette(path)
     except VcrpyCassetteError:
@@ -68,10 +75,8 @@ def load_cached(path: Path) -> Cassette:
         from ..vcr.importer import read_vcr
 
         cassette = read_vcr(path)
-    with _cache_lock:
-        _cache[path] = (stat.st_mtime_ns, stat.st_size, cassette)
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
+    with _last_lock:
+        _last = (path, stat.st_mtime_ns, stat.st_size, cassette)
     return cassette
 
 
@@ -139,9 +144,10 @@ class StreamReplay:
         self._sync_http: httpx.Client | None = None
         self._async_http: httpx.AsyncClient | None = None
         self._lock = threading.RLock()
+        self._ended = False
         self._route = _Route(self)
         self._held = contextlib.ExitStack()
-        self._patch = SdkPatch(self)
+        self._patch = SdkPatch()
 
     # ------------------------------------------------------------------ public
 
@@ -203,11 +209,12 @@ class StreamReplay:
     # ---------------------------------------------------------------- lifecycle
 
     def start(self) -> None:
-        self._patch.start()
+        self._patch.start(self)
 
     def finish(self) -> tuple[UseRecord | None, list[BaseException]]:
         """Undo the patches, save what is open; the test's record and its errors."""
         self._patch.stop()
+        self._ended = True
         errors: list[BaseException] = []
         try:
             if self._recorder is not None:
@@ -377,14 +384,27 @@ class StreamReplay:
         if self.settings["fast"] and self._use is Use.REPLAY and self._player is not None:
             from ..replay.fast import install_fast_path
 
-            note = install_fast_path(client, self._player, self._responder, source=self._answering)
+            note = install_fast_path(client, self._player, self._responder, source=self._fast_source())
             if note is not None and note not in self.fast_path_notes:
                 self.fast_path_notes.append(note)
 
-    def _answering(self) -> tuple[Player | None, Responder]:
-        """What answers a fast call now: inside a ``use_cassette`` block, its cassette."""
-        with self._lock:
-            return (self._player if self._use is Use.REPLAY else None), self._responder
+    def _fast_source(self) -> Source:
+        """What answers a fast call now: inside a ``use_cassette`` block, its cassette;
+        nothing once the test has ended (the SDK path then serves whichever test runs).
+        It holds the test weakly, so a client the code under test keeps (cohere's
+        clients are reference cycles) does not keep the test's cassette alive."""
+        test = weakref.ref(self)
+        idle = self._responder
+
+        def answering() -> tuple[Player | None, Responder]:
+            live = test()
+            if live is None:
+                return None, idle
+            with live._lock:
+                replaying = live._use is Use.REPLAY and not live._ended
+                return (live._player if replaying else None), live._responder
+
+        return answering
 
     # ---------------------------------------------------------------- answering
 
@@ -446,13 +466,30 @@ class StreamReplay:
 
 
 class _Route(httpx.BaseTransport, httpx.AsyncBaseTransport):
-    """The httpx transport of every client in the test: asks the test what answers."""
+    """The httpx transport of every client in the test: asks the test what answers.
+
+    It holds the test weakly, so a client the code under test keeps does not keep the
+    test's cassette alive; used after its test ended, it refuses (it never answers from
+    a finished test's cassette, and never reaches the network).
+    """
 
     def __init__(self, owner: StreamReplay) -> None:
-        self.owner = owner
+        self._owner = weakref.ref(owner)
+        self._nodeid = owner.nodeid
+
+    def _test(self) -> StreamReplay:
+        owner = self._owner()
+        if owner is None or owner._ended:
+            raise StreamReplayError(
+                f"stream_replay: a cohere client built in {self._nodeid} was used after that test ended, "
+                "so no cassette answers it.\n"
+                "  How to fix: build the client inside the test that uses it (or in a fixture of the same "
+                "scope), or give it its own cassette with stream_replay.replay_client"
+            )
+        return owner
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return self.owner.answer(request)
+        return self._test().answer(request)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await self.owner.answer_async(request)
+        return await self._test().answer_async(request)
