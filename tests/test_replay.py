@@ -23,6 +23,7 @@ from stream_replay.cassette import (
     Stream,
     StreamError,
     load_cassette,
+    save_cassette,
 )
 from stream_replay.replay import pacing as pacing_module
 from stream_replay.replay import transport as transport_module
@@ -379,6 +380,28 @@ def test_the_fast_path_defers_to_the_sdk_for_what_it_cannot_prove_equal() -> Non
     # yields it), every real event still arrives, in order.
     kinds = [d.get("type") for d in slow]
     assert [k for k in kinds if k != "brand-new-event"] == [e.name for e in base.events[:-1]]
+
+
+def test_the_fast_path_builds_the_class_the_payload_names_not_the_line(tmp_path: Path) -> None:
+    """The SDK picks an event's class by its JSON's ``type``; the line's name is for
+    people. A line renamed by hand is built as its payload says, on both paths (the
+    fast path reads the names only when loading checked that every payload agrees)."""
+    recorded = load_cassette(V2_TEXT)
+    stream = recorded.interactions[0].response.stream
+    assert stream is not None
+    assert stream.events.typed is True  # type: ignore[attr-defined]
+    events = list(stream.events)
+    assert events[2].name == "content-delta"
+    events[2] = WireEvent("content-start", events[2].data, None, events[2].offset)
+    path = tmp_path / "renamed.yaml"
+    save_cassette(_stream_cassette(events), path)
+    renamed = load_cassette(path).interactions[0].response.stream
+    assert renamed is not None
+    assert renamed.events.typed is False  # type: ignore[attr-defined]
+    slow = [type(e).__name__ for e in replay_client(path).chat_stream(model="m", messages=[])]
+    fast = [type(e).__name__ for e in replay_client(path, fast=True).chat_stream(model="m", messages=[])]
+    assert fast == slow
+    assert "Delta" in slow[2]
 
 
 def test_the_fast_path_checks_arguments_like_the_sdk() -> None:

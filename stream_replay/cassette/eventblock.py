@@ -16,11 +16,11 @@ from typing import overload
 
 from ..errors import CassetteError
 from ..wire import WireEvent
-from .lines import LineError, parse_block
+from .lines import LineError, read_block
 
 
 class EventBlock(Sequence[WireEvent]):
-    __slots__ = ("_block", "_count", "_events", "_ndjson", "_on_error")
+    __slots__ = ("_block", "_count", "_events", "_ndjson", "_on_error", "_typed")
 
     def __init__(self, block: str, *, ndjson: bool, count: int, on_error: Callable[[LineError], CassetteError]) -> None:
         self._block = block
@@ -28,15 +28,26 @@ class EventBlock(Sequence[WireEvent]):
         self._count = count
         self._on_error = on_error
         self._events: tuple[WireEvent, ...] | None = None
+        self._typed = False
 
     def materialize(self) -> tuple[WireEvent, ...]:
         """The events; raises ``CassetteError`` for a line that cannot be used."""
         if self._events is None:
             try:
-                self._events = tuple(parse_block(self._block, ndjson=self._ndjson))
+                events, self._typed = read_block(self._block, ndjson=self._ndjson)
             except LineError as exc:
                 raise self._on_error(exc) from None
+            self._events = tuple(events)
         return self._events
+
+    @property
+    def typed(self) -> bool:
+        """Whether every event's JSON payload is an object whose type field (v2's
+        ``type``, v1's ``event_type``) is the event's name, as checked when the block
+        was built (``materialize``): then an event's name says which class the SDK
+        builds for it."""
+        self.materialize()
+        return self._typed
 
     def __len__(self) -> int:
         return self._count

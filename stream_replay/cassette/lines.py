@@ -77,13 +77,20 @@ class LineError(ValueError):
 
 def parse_block(block: str, *, ndjson: bool) -> list[WireEvent]:
     """Parse an events block; raises ``LineError`` naming the first bad line."""
+    return read_block(block, ndjson=ndjson)[0]
+
+
+def read_block(block: str, *, ndjson: bool) -> tuple[list[WireEvent], bool]:
+    """``parse_block``, and whether every payload is known to be a JSON object whose
+    type field (v2's ``type``, v1's ``event_type``) is its line's name: what the fast
+    path needs to know of each event without parsing its JSON once more."""
     lines = block.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
     fast = _parse_well_formed(lines, ndjson)
     if fast is not None:
         return fast
-    return _parse_carefully(lines, ndjson)
+    return _parse_carefully(lines, ndjson), False
 
 
 def _shape(timed: bool, ndjson: bool) -> re.Pattern[str]:
@@ -104,15 +111,16 @@ def plainly_shaped(block: str, *, ndjson: bool) -> bool:
     return _SHAPES[timed, ndjson].fullmatch(block) is not None
 
 
-def _parse_well_formed(lines: list[str], ndjson: bool) -> list[WireEvent] | None:
+def _parse_well_formed(lines: list[str], ndjson: bool) -> tuple[list[WireEvent], bool] | None:
     """The common case, in comprehensions; None when any line is not plainly right.
 
     Loading is dominated by this (a 10,000-event cassette has 10,000 lines), so it
     checks whole columns at once and leaves every doubt, and every error message,
-    to ``_parse_carefully``.
+    to ``_parse_carefully``. With the events: whether each payload's type field is
+    its line's name (see ``read_block``).
     """
     if not lines:
-        return []
+        return [], True
     parts = [line.split(" ", 2) for line in lines]
     if any(len(p) != 3 for p in parts):
         if ndjson or any(len(p) != 3 and (len(p) != 2 or p[1] != DONE) for p in parts):
@@ -122,17 +130,21 @@ def _parse_well_formed(lines: list[str], ndjson: bool) -> list[WireEvent] | None
         return None
     if ndjson and not all(f'"event_type":"{p[1]}"' in p[2] for p in parts):
         return None
+    key = "event_type" if ndjson else "type"
+    typed = True
     try:
         for p in parts:
             if p[2] is not None:
-                json.loads(p[2])
+                payload = json.loads(p[2])
                 if too_deep(p[2]):
                     return None
+                if typed and (type(payload) is not dict or payload.get(key) != p[1]):
+                    typed = False
     except (ValueError, RecursionError):
         return None
     offset_texts = {p[0] for p in parts}
     if offset_texts == {"-"}:
-        return [WireEvent(p[1], p[2]) for p in parts]
+        return [WireEvent(p[1], p[2]) for p in parts], typed
     if "-" in offset_texts:
         return None
     try:
@@ -141,7 +153,7 @@ def _parse_well_formed(lines: list[str], ndjson: bool) -> list[WireEvent] | None
         return None
     if not all(0.0 <= o <= MAX_OFFSET for o in offsets) or any(b < a for a, b in itertools.pairwise(offsets)):
         return None
-    return [WireEvent(p[1], p[2], None, o) for p, o in zip(parts, offsets, strict=True)]
+    return [WireEvent(p[1], p[2], None, o) for p, o in zip(parts, offsets, strict=True)], typed
 
 
 

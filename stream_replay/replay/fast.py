@@ -45,6 +45,7 @@ import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, NamedTuple
 
+from ..cassette.eventblock import EventBlock
 from ..cassette.model import Stream
 from ..sdk import STREAM_METHODS, StreamKind, client_api, event_classes, is_async_client
 from ..wire.events import TYPE_KEYS
@@ -55,7 +56,8 @@ from .responses import Responder
 
 _NOT_BODY = frozenset({"self", "request_options", "accepts"})
 
-Plan = list[tuple[type, dict[str, Any]]]
+#: Each event the SDK would yield: its class and its JSON text.
+Plan = list[tuple[type, str]]
 
 
 #: What answers a fast call, asked at each call: the player (None: let the SDK path
@@ -270,11 +272,18 @@ class _Planner:
 
 
 def plan_events(stream: Stream, api: StreamKind) -> Plan | None:
-    """(class, payload) for each event the SDK would yield, or None if unsure."""
+    """(class, JSON text) for each event the SDK would yield, or None if unsure.
+
+    A cassette's events block says, once built, whether every payload's type field is
+    its line's name (``EventBlock.typed``): then the name gives the class, and each
+    payload's JSON is parsed once more only as its event is built, so a plan holds
+    no parsed payloads.
+    """
     classes = event_classes(api)
     key = TYPE_KEYS[api]
-    plan: Plan = []
     events = stream.events
+    typed = isinstance(events, EventBlock) and events.typed
+    plan: Plan = []
     for position, event in enumerate(events):
         if event.raw is not None:
             return None
@@ -282,29 +291,33 @@ def plan_events(stream: Stream, api: StreamKind) -> Plan | None:
             if position != len(events) - 1:
                 return None
             break
-        try:
-            data = json.loads(event.data)
-        except ValueError:
-            return None
-        kind = data.get(key) if isinstance(data, dict) else None
+        if typed:
+            kind: Any = event.name
+        else:
+            try:
+                data = json.loads(event.data)
+            except ValueError:
+                return None
+            kind = data.get(key) if isinstance(data, dict) else None
         cls = classes.get(kind) if isinstance(kind, str) else None
         if cls is None:
             return None
-        plan.append((cls, data))
+        plan.append((cls, event.data))
     return plan
 
 
 def _events(planned: _Planned) -> Iterator[Any]:
-    for cls, data in paced(planned.plan, planned.due, planned.started):
-        yield _build(cls, data)
+    for cls, text in paced(planned.plan, planned.due, planned.started):
+        yield _build(cls, text)
 
 
 async def _aevents(planned: _Planned) -> AsyncIterator[Any]:
-    async for cls, data in apaced(planned.plan, planned.due, planned.started):
-        yield _build(cls, data)
+    async for cls, text in apaced(planned.plan, planned.due, planned.started):
+        yield _build(cls, text)
 
 
-def _build(cls: type, data: dict[str, Any]) -> Any:
+def _build(cls: type, text: str) -> Any:
+    data = json.loads(text)
     try:
         return cls.model_validate(data)  # type: ignore[attr-defined]
     except ValueError:
@@ -312,7 +325,7 @@ def _build(cls: type, data: dict[str, Any]) -> Any:
         # lacks a field its model requires still arrives, unchecked. So do we.
         from cohere.core.unchecked_base_model import construct_type
 
-        return construct_type(type_=cls, object_=data)
+        return construct_type(type_=cls, object_=json.loads(text))
 
 
 # ------------------------------------------------------- the replacement methods
