@@ -36,76 +36,97 @@ class Owner(Protocol):
 
 
 _depth = threading.local()
-_active: list[SdkPatch] = []
+#: The test the SDK is patched for: one at a time in a process.
+_owner: Owner | None = None
+#: (class, method name) -> (what the class had, our wrapper of it). A wrapper is made
+#: once and installed for each test (a test costs eight ``setattr``, not eight new
+#: closures); it asks ``_owner`` which test it serves, so it holds none.
+_made: dict[tuple[type, str], tuple[Any, Any]] = {}
 
 
 class SdkPatch:
     def __init__(self) -> None:
-        self._undo: list[Callable[[], None]] = []
+        self._undo: list[tuple[type, str, Any]] = []
+        self._serving = False
 
     def start(self, owner: Owner) -> None:
-        """Serve the SDK from ``owner`` (the test) until ``stop``; only the installed
-        methods hold it, so nothing of the test outlives the patch."""
-        if _active:
+        """Serve the SDK from ``owner`` (the test) until ``stop``."""
+        global _owner
+        if _owner is not None:
             raise RuntimeError("stream_replay: the SDK is already patched for another test in this process")
-        import cohere
-        from cohere.core import http_client
-
-        from ..sdk import is_async_client
-
-        clients: tuple[type, ...] = (cohere.Client, cohere.AsyncClient, cohere.ClientV2, cohere.AsyncClientV2)
-        for client in clients:
-            if "__init__" in vars(client):
-                self._replace(client, "__init__", _constructor(owner, vars(client)["__init__"], is_async_client))
-        http_clients: tuple[tuple[type, bool], ...] = (
-            (http_client.HttpClient, False),
-            (http_client.AsyncHttpClient, True),
-        )
-        for http, asynchronous in http_clients:
-            for name in ("request", "stream"):
-                self._replace(http, name, _routed(owner, vars(http)[name], asynchronous))
-        _active.append(self)
+        for cls, name, make in _targets():
+            original = vars(cls)[name]
+            made = _made.get((cls, name))
+            if made is None or made[0] is not original:  # first use, or wrapped anew since
+                made = (original, make(original))
+                _made[cls, name] = made
+            setattr(cls, name, made[1])
+            self._undo.append((cls, name, original))
+        _owner = owner
+        self._serving = True
 
     def stop(self) -> None:
+        global _owner
         while self._undo:
-            self._undo.pop()()
-        if self in _active:
-            _active.remove(self)
-
-    def _replace(self, cls: type, name: str, value: Any) -> None:
-        original = vars(cls)[name]
-        setattr(cls, name, value)
-        self._undo.append(lambda: setattr(cls, name, original))
+            cls, name, original = self._undo.pop()
+            setattr(cls, name, original)
+        if self._serving:
+            _owner = None
+            self._serving = False
 
 
-def _constructor(owner: Owner, original: Any, is_async: Callable[[type], bool]) -> Any:
+def _targets() -> list[tuple[type, str, Callable[[Any], Any]]]:
+    """What is patched: the four clients' constructors (those that define one) and the
+    SDK's HTTP clients' ``request`` and ``stream``, each with the maker of its wrapper."""
+    import cohere
+    from cohere.core import http_client
+
+    from ..sdk import is_async_client
+
+    targets: list[tuple[type, str, Callable[[Any], Any]]] = []
+    for client in (cohere.Client, cohere.AsyncClient, cohere.ClientV2, cohere.AsyncClientV2):
+        if "__init__" in vars(client):
+            targets.append((client, "__init__", lambda original: _constructor(original, is_async_client)))
+    for http, asynchronous in ((http_client.HttpClient, False), (http_client.AsyncHttpClient, True)):
+        for name in ("request", "stream"):
+            targets.append((http, name, functools.partial(_routed, asynchronous=asynchronous)))
+    return targets
+
+
+def _constructor(original: Any, is_async: Callable[[type], bool]) -> Any:
     from ..sdk import refuse_other_platform
 
     @functools.wraps(original)
     def __init__(client: Any, *args: Any, **kwargs: Any) -> None:
+        owner = _owner
         depth = getattr(_depth, "value", 0)
-        outermost = depth == 0  # ClientV2.__init__ calls Client.__init__: act once
+        outermost = depth == 0 and owner is not None  # ClientV2.__init__ calls Client.__init__: act once
         _depth.value = depth + 1
         try:
             if outermost:
+                assert owner is not None
                 refuse_other_platform(type(client))  # Bedrock, SageMaker, OCI: never served by accident
                 owner.prepare(args, kwargs, is_async(type(client)))
             original(client, *args, **kwargs)
         finally:
             _depth.value = depth
         if outermost:
+            assert owner is not None
             owner.adopt(client)
 
     return __init__
 
 
-def _routed(owner: Owner, original: Any, asynchronous: bool) -> Any:
+def _routed(original: Any, asynchronous: bool) -> Any:
     from ..recording.transport import RecordingTransport
     from ..replay.transport import ReplayTransport
     from ..sdk import refuse_platform_transport
 
     @functools.wraps(original)
     def method(http: Any, *args: Any, **kwargs: Any) -> Any:
+        owner = _owner
+        if owner is None:  # kept and called after its test: the SDK's own
+            return original(http, *args, **kwargs)
         ours = owner.async_http() if asynchronous else owner.sync_http()
         client = http.httpx_client
         refuse_platform_transport(client)  # Bedrock, SageMaker, OCI: never served by accident
