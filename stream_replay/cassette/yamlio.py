@@ -52,6 +52,7 @@ from .model import (
     Stream,
     StreamError,
 )
+from .plainyaml import read_plain
 
 FORMAT_NAME = "stream-replay-cassette"
 FORMAT_VERSION = 1
@@ -125,6 +126,9 @@ def _depth_refused(node: Any) -> _Refused | None:
 
 
 def _load_yaml(text: str) -> Any:
+    doc = read_plain(text)  # a cassette as dumps_cassette writes it: without PyYAML's node graph
+    if doc is not None:
+        return doc
     loader = _Loader(text)
     try:
         node = loader.get_single_node()

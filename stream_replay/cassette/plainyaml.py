@@ -1,0 +1,292 @@
+"""The YAML a cassette is written in, read without PyYAML when it is plainly ours.
+
+PyYAML is the cassette's reader of record. But a cassette as ``dumps_cassette``
+writes it uses a small, fixed part of YAML: block mappings with plain keys,
+sequences, one-line plain and single-quoted scalars, and literal blocks (``|``)
+holding the events, one per line. ``read_plain`` reads exactly that part in one
+pass over the lines and gives up (returns None) at anything else: a double-quoted,
+folded or wrapped scalar, a flow collection, an anchor or alias, a tag, a tab, a
+blank line inside a block, a key given twice, a plain scalar PyYAML would take for
+a float, a date or an integer written other than in decimal. PyYAML then reads the
+file, and its refusals and error messages stay the only ones.
+
+What it returns equals what PyYAML's safe loader returns for the same text: plain
+scalars are resolved with PyYAML's own implicit resolvers (copied below; a test
+checks them against the installed PyYAML), and ``tests/test_plainyaml.py`` compares
+both readers over every bundled cassette, the corpus, generated cassettes and
+mutations of them. It is several times faster than libyaml through PyYAML, and it
+builds no node graph: loading the cassette is most of what a replayed test costs
+beyond the SDK's own parse (``bench/bench_load.py``).
+
+PYTEST_DONT_REWRITE
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# PyYAML's implicit resolvers (yaml/resolver.py, MIT licence, Kirill Simonov): what a
+# plain scalar is, by its first character. ``test_resolvers_are_pyyamls`` checks them.
+_BOOL = re.compile(
+    r"""^(?:yes|Yes|YES|no|No|NO
+                    |true|True|TRUE|false|False|FALSE
+                    |on|On|ON|off|Off|OFF)$""",
+    re.X,
+)
+_FLOAT = re.compile(
+    r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+                    |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
+                    |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
+                    |[-+]?\.(?:inf|Inf|INF)
+                    |\.(?:nan|NaN|NAN))$""",
+    re.X,
+)
+_INT = re.compile(
+    r"""^(?:[-+]?0b[0-1_]+
+                    |[-+]?0[0-7_]+
+                    |[-+]?(?:0|[1-9][0-9_]*)
+                    |[-+]?0x[0-9a-fA-F_]+
+                    |[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$""",
+    re.X,
+)
+_MERGE = re.compile(r"^(?:<<)$")
+_NULL = re.compile(
+    r"""^(?: ~
+                    |null|Null|NULL
+                    | )$""",
+    re.X,
+)
+_TIMESTAMP = re.compile(
+    r"""^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
+                    |[0-9][0-9][0-9][0-9] -[0-9][0-9]? -[0-9][0-9]?
+                     (?:[Tt]|[ \t]+)[0-9][0-9]?
+                     :[0-9][0-9] :[0-9][0-9] (?:\.[0-9]*)?
+                     (?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$""",
+    re.X,
+)
+_VALUE = re.compile(r"^(?:=)$")
+_YAML = re.compile(r"^(?:!|&|\*)$")
+
+#: (tag, pattern, first characters), in PyYAML's order of registration ("": the empty scalar).
+RESOLVERS: tuple[tuple[str, re.Pattern[str], tuple[str, ...]], ...] = (
+    ("bool", _BOOL, tuple("yYnNtTfFoO")),
+    ("float", _FLOAT, tuple("-+0123456789.")),
+    ("int", _INT, tuple("-+0123456789")),
+    ("merge", _MERGE, ("<",)),
+    ("null", _NULL, ("~", "n", "N", "")),
+    ("timestamp", _TIMESTAMP, tuple("0123456789")),
+    ("value", _VALUE, ("=",)),
+    ("yaml", _YAML, ("!", "&", "*")),
+)
+_BY_FIRST: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
+for _tag, _pattern, _firsts in RESOLVERS:
+    for _first in _firsts:
+        _BY_FIRST.setdefault(_first, []).append((_tag, _pattern))
+
+#: The ints and floats PyYAML writes (``repr``), which its constructor reads as Python does.
+_DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)")
+_DECIMAL_FLOAT = re.compile(r"-?(?:0|[1-9][0-9]*)\.[0-9]+(?:e[-+][0-9]+)?")
+_TRUE = {"yes", "true", "on"}
+
+#: A plain scalar or key may not start with these (YAML's indicators).
+_INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
+#: Deeper than this, PyYAML's reader decides (it refuses past ``MAX_YAML_DEPTH``).
+_MAX_DEPTH = 16
+_PRINTABLE_ASCII = bytes(range(0x20, 0x7F)) + b"\n"
+#: PyYAML's printable characters, less the tab, the line breaks other than "\n" and the BOM.
+_NOT_YAML_PRINTABLE = re.compile(
+    "[^\n\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]|[\u2028\u2029]"
+)
+#: Keys already found to be plain strings (they repeat from file to file); bounded.
+_PLAIN_KEYS: set[str] = set()
+
+
+class _GiveUp(Exception):
+    pass
+
+
+def read_plain(text: str) -> Any | None:
+    """The document ``text`` holds, as PyYAML's safe loader gives it, when ``text`` is
+    written in the part of YAML a cassette uses; None when it is not (PyYAML decides)."""
+    lines = text.split("\n")
+    # Tabs, other line breaks (\r, U+0085, U+2028, U+2029), the byte-order mark, NUL and
+    # other characters PyYAML refuses or reads otherwise: PyYAML reads those files.
+    if text.isascii():
+        if text.encode("ascii").translate(None, _PRINTABLE_ASCII):
+            return None
+    elif not all(map(str.isprintable, lines)) and _NOT_YAML_PRINTABLE.search(text) is not None:
+        return None  # (Python's printable is stricter than YAML's: only then the exact check)
+    try:
+        return _document(lines)
+    except _GiveUp:
+        return None
+
+
+def _resolved(value: str) -> Any:
+    """A one-line plain scalar as PyYAML resolves it: a string, a decimal int, a
+    bool or null; anything else (floats, dates, other ints, merge keys) gives up."""
+    for tag, pattern in _BY_FIRST.get(value[:1], ()):
+        if pattern.match(value):
+            if tag == "int" and _DECIMAL.fullmatch(value):
+                return int(value)
+            if tag == "float" and _DECIMAL_FLOAT.fullmatch(value):
+                return float(value)
+            if tag == "bool":
+                return value.lower() in _TRUE
+            if tag == "null":
+                return None
+            raise _GiveUp
+    return value
+
+
+def _scalar(text: str) -> Any:
+    """A one-line scalar (what follows ``key: `` or ``- ``)."""
+    if text[:1] == "'":
+        if len(text) < 2 or text[-1] != "'":
+            raise _GiveUp  # wrapped over lines, or text after it
+        inner = text[1:-1]
+        if "'" in inner.replace("''", ""):
+            raise _GiveUp
+        return inner.replace("''", "'")
+    if text == "[]" or text == "{}":  # the writer's empty sequence and mapping
+        return [] if text == "[]" else {}
+    if not text or text[-1] in " :" or ": " in text or " #" in text:
+        raise _GiveUp
+    if text[0] in _INDICATORS and not (text[0] == "-" and text[1:2].isdigit()):
+        raise _GiveUp
+    return _resolved(text)
+
+
+def _key(text: str) -> str:
+    if text in _PLAIN_KEYS:
+        return text
+    if not text or text[0] in _INDICATORS or text[-1] == " " or " #" in text or ":" in text:
+        raise _GiveUp
+    if type(_resolved(text)) is not str:
+        raise _GiveUp
+    if len(_PLAIN_KEYS) < 1024:
+        _PLAIN_KEYS.add(text)
+    return text
+
+
+def _document(lines: list[str]) -> dict[str, Any]:
+    """One pass over the lines with a stack of the open collections, each with the
+    indentation of its keys or dashes; anything the stack does not expect gives up."""
+    root: dict[str, Any] = {}
+    # (indentation, the collection, True for a sequence)
+    stack: list[tuple[int, Any, bool]] = [(0, root, False)]
+    pending: tuple[dict[str, Any], str, int] | None = None  # a key whose value is on the lines below
+    count = len(lines)
+    at = 0
+    while at < count:
+        line = lines[at]
+        at += 1
+        content = line.lstrip(" ")
+        if not content or content[0] == "#":
+            continue  # a blank line or a whole-line comment
+        indent = len(line) - len(content)
+        dash = content[:2] == "- "
+        if pending is not None:
+            into, name, above = pending
+            pending = None
+            if indent < above or (indent == above and not dash) or len(stack) > _MAX_DEPTH:
+                raise _GiveUp  # an empty value (null), which a cassette never writes
+            node: Any = [] if dash else {}
+            into[name] = node
+            stack.append((indent, node, dash))
+        else:
+            while stack[-1][0] > indent or (stack[-1][2] and stack[-1][0] == indent and not dash):
+                stack.pop()
+                if not stack:
+                    raise _GiveUp
+            if stack[-1][0] != indent or stack[-1][2] != dash:
+                raise _GiveUp  # more indented than what is open: a wrapped scalar, or no YAML of ours
+        top = stack[-1][1]
+        if dash:
+            item = content[2:]
+            if item[:1] == " " or len(stack) > _MAX_DEPTH:
+                raise _GiveUp  # the item's own indentation decides where its keys stand
+            colon = item.find(": ")
+            if colon < 0 and item[-1:] != ":":
+                item, at = _folded(lines, at, indent, item)
+                top.append(_scalar(item))
+                continue
+            mapping: dict[str, Any] = {}
+            top.append(mapping)
+            indent += 2
+            stack.append((indent, mapping, False))
+            top, content = mapping, item
+        colon = content.find(": ")
+        if colon < 0:
+            if content[-1] != ":":
+                raise _GiveUp
+            key, value = _key(content[:-1]), ""
+        else:
+            key, value = _key(content[:colon]), content[colon + 2 :].lstrip(" ")
+        if key in top:
+            raise _GiveUp  # PyYAML's reader refuses it, saying where
+        if not value:
+            pending = (top, key, indent)
+        elif value == "|" or value == "|-" or value == "|+":
+            top[key], at = _literal(lines, at, indent, value[1:])
+        else:
+            value, at = _folded(lines, at, indent, value)
+            top[key] = _scalar(value)
+    if pending is not None or not root:
+        raise _GiveUp  # an empty value; or no document at all (PyYAML gives None)
+    return root
+
+
+def _folded(lines: list[str], at: int, indent: int, first: str) -> tuple[str, int]:
+    """A scalar and the lines that continue it (more indented than its key or dash, as
+    the writer wraps long strings at 100 columns), folded as YAML folds a flow scalar:
+    each line break, with the spaces around it, becomes one space. A blank line inside
+    (a line break kept) or a plain line that starts like YAML syntax gives up."""
+    count = len(lines)
+    parts = None
+    while at < count:
+        line = lines[at]
+        content = line.lstrip(" ")
+        if not content or len(line) - len(content) <= indent:
+            break
+        if parts is None:
+            if first[:1] != "'" and first[:1] in _INDICATORS:
+                raise _GiveUp
+            parts = [first.rstrip(" ")]
+        if first[:1] != "'" and content[0] in _INDICATORS:
+            raise _GiveUp  # a comment, a sequence entry, a quote: not a plain continuation
+        parts.append(content.rstrip(" "))
+        at += 1
+    if parts is None:
+        return first, at
+    if at < count and not lines[at].strip(" ") and at + 1 < count:
+        nxt = lines[at + 1]
+        if nxt.strip(" ") and len(nxt) - len(nxt.lstrip(" ")) > indent:
+            raise _GiveUp  # a blank line folded into a line break
+    return " ".join(parts), at
+
+
+def _literal(lines: list[str], start: int, indent: int, chomping: str) -> tuple[str, int]:
+    """A literal block below a key at ``indent``: its text and the line after it."""
+    if start == len(lines):
+        raise _GiveUp
+    first = lines[start]
+    block = len(first) - len(first.lstrip(" "))
+    if block <= indent:
+        raise _GiveUp  # an empty block
+    prefix = " " * block
+    end = start + 1
+    count = len(lines)
+    while end < count and lines[end].startswith(prefix):
+        end += 1
+    if end < count - 1 and not lines[end].strip(" "):
+        raise _GiveUp  # a blank line after the block: chomping decides, so PyYAML does
+    text = "\n".join(lines[start:end])
+    if " \n" in text or text.endswith(" "):
+        raise _GiveUp  # a blank line, or trailing spaces (never written; PyYAML keeps them)
+    text = text[block:].replace("\n" + prefix, "\n") + "\n"
+    return (text[:-1] if chomping == "-" else text), end
+
+
+__all__ = ["RESOLVERS", "read_plain"]
