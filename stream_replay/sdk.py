@@ -89,13 +89,15 @@ _PLATFORM_MODULES = ("cohere.aws_client", "cohere.oci_client")
 
 
 def refuse_other_platform(cls: type) -> None:
-    """``UnsupportedClientError`` for a client of Cohere on another platform."""
-    import cohere
+    """``UnsupportedClientError`` for a client of Cohere on another platform.
 
-    for name, platform in _PLATFORMS.items():
-        other = getattr(cohere, name, None)
-        if isinstance(other, type) and issubclass(cls, other):
-            raise UnsupportedClientError(_unsupported(f"cohere.{name}", platform))
+    Read from the class's own bases, which name them (``cohere.bedrock_client.
+    BedrockClientV2``...): asking ``cohere`` for its platform classes would import
+    them, and the AWS SDK shims with them, in every test that builds a client."""
+    for base in cls.__mro__:
+        platform = _PLATFORMS.get(base.__name__)
+        if platform is not None and base.__module__.startswith("cohere."):
+            raise UnsupportedClientError(_unsupported(f"cohere.{base.__name__}", platform))
 
 
 def refuse_platform_transport(http: Any) -> None:

@@ -70,3 +70,30 @@ def test_pickle():
     out = "\n".join(lines(result))
     assert "UnsupportedClientError: stream_replay: a cohere client for another platform is not supported" in out
     assert "AWS Bedrock or SageMaker" in out
+
+
+def test_the_check_imports_no_platform_module() -> None:
+    """Checking a Cohere platform client costs no import of the AWS or OCI modules (the
+    plugin checks every client a test builds), and a subclass of a platform client,
+    declared by the user, is refused like the client itself."""
+    import subprocess
+    import sys
+
+    script = """
+import sys
+import cohere
+from stream_replay.sdk import refuse_other_platform
+clients = (cohere.ClientV2, cohere.AsyncClient)  # cohere 7.x imports a client's modules on first use
+before = set(sys.modules)  # cohere 5.x imports its AWS modules itself; 7.x on demand
+for client in clients:
+    refuse_other_platform(client)
+print(sorted(set(sys.modules) - before))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+    from stream_replay.sdk import refuse_other_platform
+
+    for client in PLATFORM_CLIENTS:
+        mine = type("Mine", (client,), {})
+        with pytest.raises(UnsupportedClientError, match=f"cohere.{client.__name__} is not supported"):
+            refuse_other_platform(mine)
