@@ -94,10 +94,10 @@ _INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
 #: Deeper than this, PyYAML's reader decides (it refuses past ``MAX_YAML_DEPTH``).
 _MAX_DEPTH = 16
 _PRINTABLE_ASCII = bytes(range(0x20, 0x7F)) + b"\n"
-#: PyYAML's printable characters, less the tab, the line breaks other than "\n" and the BOM.
-_NOT_YAML_PRINTABLE = re.compile(
-    "[^\n\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]|[\u2028\u2029]"
-)
+#: Not among PyYAML's printable characters less the tab, the line breaks other than "\n"
+#: and the BOM (the complement of \n, \x20-\x7e, \xa0-\ud7ff, \ue000-\ufefe, \uff00-\ufffd
+#: and the astral planes, as ``lines.fits_one_line`` writes it).
+_NOT_YAML_PRINTABLE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufeff\ufffe\uffff\u2028\u2029]")
 #: Keys already found to be plain strings (they repeat from file to file); bounded.
 _PLAIN_KEYS: set[str] = set()
 
