@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 import typing
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from .errors import StreamReplayError
 from .wire.events import TYPE_KEYS
@@ -86,6 +88,49 @@ _PLATFORMS = {
     "OciClient": "Oracle OCI Generative AI",
 }
 _PLATFORM_MODULES = ("cohere.aws_client", "cohere.oci_client")
+
+
+#: The SDK's own default timeout when it builds its httpx client itself.
+SDK_TIMEOUT = 300.0
+
+#: Cohere's own API: the SDK's default environment (``ClientEnvironment.PRODUCTION``).
+COHERE_API_URL = "https://api.cohere.com"
+#: Domains whose hosts are Cohere's own API: a request there needs a real key.
+COHERE_DOMAINS = ("cohere.com", "cohere.ai")
+
+
+def env_api_key() -> str | None:
+    """The key a cohere client takes from the environment (``CO_API_KEY``, else
+    ``COHERE_API_KEY``, as the SDK reads them); None when neither is set or both are empty."""
+    return os.environ.get("CO_API_KEY") or os.environ.get("COHERE_API_KEY") or None
+
+
+def needs_key(base_url: str) -> bool:
+    """True when ``base_url`` is Cohere's own API (``api.cohere.com``, ``api.cohere.ai``,
+    the SDK's default environment, any host under ``cohere.com`` or ``cohere.ai``): only
+    there is a real key required. Any other server (``stream-replay serve``, a proxy,
+    a loopback test server) gets a placeholder when no key is set."""
+    host = (urlsplit(base_url).hostname or "").rstrip(".").lower()
+    default = (urlsplit(COHERE_API_URL).hostname or "").lower()
+    return host == default or any(host == d or host.endswith("." + d) for d in COHERE_DOMAINS)
+
+
+def sdk_base_url(client_kwargs: dict[str, Any], cls: type | None = None) -> str:
+    """Where a cohere client built with ``client_kwargs`` sends, as the SDK decides it:
+    ``base_url=``, else the constructor's default (``CO_API_URL`` as the SDK read it on
+    import), else ``environment=`` (default: Cohere's API)."""
+    if "base_url" in client_kwargs:
+        base = client_kwargs["base_url"]
+    else:
+        import cohere
+
+        parameter = inspect.signature(cls or cohere.Client).parameters.get("base_url")
+        base = parameter.default if parameter is not None else None
+    if isinstance(base, str) and base:
+        return base
+    environment = client_kwargs.get("environment")
+    value = getattr(environment, "value", environment)
+    return value if isinstance(value, str) and value else COHERE_API_URL
 
 
 def refuse_other_platform(cls: type) -> None:

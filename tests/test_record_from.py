@@ -28,9 +28,9 @@ import pytest
 from stream_replay import Cassette, load_cassette, save_cassette
 from stream_replay.cassette import Body, Interaction, Response
 from stream_replay.cli import main
-from stream_replay.recording.client import COHERE_API_URL, sdk_base_url
 from stream_replay.replay.client import PLACEHOLDER_KEY
 from stream_replay.replay.matching import recorded_view
+from stream_replay.sdk import COHERE_API_URL, sdk_base_url
 from stream_replay.serve import ReplayServer
 from tests.support.corpus import CASSETTES, CURATED
 from tests.support.plugin_project import PICKLE, Upstream, cassette, lines, requests_in, write_project

@@ -185,7 +185,8 @@ def target_and_key(base_url: str | None, what: str) -> tuple[str, str]:
     """Where to send (``--base-url``, else ``CO_API_URL``, else Cohere's API) and the key:
     ``CO_API_KEY``; with none, an error for Cohere's API, a placeholder (said on stderr)
     for any other server."""
-    from ..recording.client import COHERE_API_URL, env_api_key, needs_key, placeholder_key
+    from ..recording.client import placeholder_key
+    from ..sdk import COHERE_API_URL, env_api_key, needs_key
 
     target = base_url or os.environ.get("CO_API_URL") or COHERE_API_URL
     key = env_api_key()

@@ -34,19 +34,18 @@ import httpx
 from ..cassette import Cassette, Interaction, as_cassette, load_cassette
 from ..cassette.files import folder_lock
 from ..errors import MissingCassetteError, NoMatchError, StreamReplayError, VcrpyCassetteError
-from ..recording.client import SDK_TIMEOUT, env_api_key, needs_key, sdk_base_url
-from ..recording.recorder import Recorder
 from ..replay.client import PLACEHOLDER_KEY
 from ..replay.matching import DEFAULT_MATCH_ON, RequestView, view
 from ..replay.player import Player
 from ..replay.responses import Responder
-from ..sdk import client_class
+from ..sdk import SDK_TIMEOUT, client_class, env_api_key, needs_key, sdk_base_url
 from .claims import RunClaims
 from .patching import SdkPatch
 from .settings import Settings
 from .stats import UseRecord
 
 if TYPE_CHECKING:
+    from ..recording.recorder import Recorder
     from ..replay.fast import Source
 
 #: The last cassette loaded, while its file is unchanged: (path, mtime, size, cassette).
@@ -294,6 +293,8 @@ class StreamReplay:
                     from ..cassette.redaction import Redaction
 
                     key = os.environ.get("CO_API_KEY")
+                    from ..recording.recorder import Recorder
+
                     self._recorder = Recorder(
                         path,
                         [key] if key else [],

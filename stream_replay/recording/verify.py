@@ -32,8 +32,9 @@ from urllib.parse import urlsplit
 from ..analysis.drift import drift, shape
 from ..cassette import Interaction, load_cassette
 from ..errors import StreamReplayError
+from ..sdk import COHERE_API_URL, env_api_key, needs_key
 from ..wire import WireEvent, decode, format_of
-from .client import COHERE_API_URL, env_api_key, needs_key, placeholder_key
+from .client import placeholder_key
 
 #: Where requests recorded from a local server are re-sent by default.
 LIVE_API = COHERE_API_URL
