@@ -8,9 +8,12 @@ from collections.abc import Iterator
 # them. httpx imports httpcore on first use and keeps a map of its exception classes:
 # if that first use fell inside such a run, httpcore would be imported again afterwards,
 # with new classes the map does not know, and httpx would raise httpcore's exceptions
-# unmapped. Importing it here keeps one httpcore for the whole session.
+# unmapped. Importing it here keeps one httpcore for the whole session. PyYAML the same:
+# stream_replay imports it only to write a cassette (or read one not plainly its own), and
+# a second import of its Python half beside the one C half makes every dump fail.
 import httpcore  # noqa: F401
 import pytest
+import yaml  # noqa: F401
 
 from tests.support.corpus import CORPUS, have_corpus
 from tests.support.wire_server import WireServer
