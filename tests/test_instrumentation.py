@@ -146,9 +146,9 @@ def spy_on_build(monkeypatch: pytest.MonkeyPatch) -> list[type]:
     built: list[type] = []
     build = fast_module._build
 
-    def spy(cls: type, data: dict[str, Any]) -> Any:
+    def spy(cls: type, *rest: Any) -> Any:
         built.append(cls)
-        return build(cls, data)
+        return build(cls, *rest)
 
     monkeypatch.setattr(fast_module, "_build", spy)
     return built
@@ -444,7 +444,7 @@ def spans():
 def built(monkeypatch):
     built = []
     build = fast._build
-    monkeypatch.setattr(fast, "_build", lambda cls, data: built.append(cls) or build(cls, data))
+    monkeypatch.setattr(fast, "_build", lambda cls, *rest: built.append(cls) or build(cls, *rest))
     return built
 """
 

@@ -104,7 +104,7 @@ def test_pickle(monkeypatch):
 
     built = []
     build = fast._build
-    monkeypatch.setattr(fast, "_build", lambda cls, data: built.append(cls) or build(cls, data))
+    monkeypatch.setattr(fast, "_build", lambda cls, *rest: built.append(cls) or build(cls, *rest))
     co = client()
     events = list(co.chat_stream(**REQUESTS["pickle"]))
     assert "".join(e.delta.message.content.text for e in events if e.type == "content-delta") == ANSWERS["pickle"]

@@ -404,6 +404,35 @@ def test_the_fast_path_builds_the_class_the_payload_names_not_the_line(tmp_path:
     assert "Delta" in slow[2]
 
 
+def test_the_fast_path_builds_a_first_replay_from_the_payloads_loading_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading checks every payload by parsing it; the first fast replay builds its events
+    from that parse instead of parsing each payload again, and lets go of it: a repeat
+    parses the text, and gets equal events."""
+    import stream_replay.replay.fast as fast_module
+
+    parsed_texts: list[str] = []
+    real = json.loads
+
+    class CountingJson:
+        @staticmethod
+        def loads(text: str) -> Any:
+            parsed_texts.append(text)
+            return real(text)
+
+    monkeypatch.setattr(fast_module, "json", CountingJson)
+    co = replay_client(load_cassette(V2_TEXT), fast=True, allow_repeats=True)
+    first = [
+        e.model_dump()
+        for e in co.chat_stream(model="command-r", messages=[{"role": "user", "content": "I'm Pickle Rick"}])
+    ]
+    assert len(first) == 73 and parsed_texts == []
+    again = [
+        e.model_dump()
+        for e in co.chat_stream(model="command-r", messages=[{"role": "user", "content": "I'm Pickle Rick"}])
+    ]
+    assert again == first and len(parsed_texts) == 73
+
+
 def test_the_fast_path_checks_arguments_like_the_sdk() -> None:
     co = replay_client(V2_TEXT, fast=True)
     with pytest.raises(TypeError):

@@ -95,7 +95,7 @@ def test_the_fast_path_builds_each_class_as_the_sdk_parses_it(
 ) -> None:
     built: list[type] = []
     build = fast_module._build
-    monkeypatch.setattr(fast_module, "_build", lambda cls, data: built.append(cls) or build(cls, data))
+    monkeypatch.setattr(fast_module, "_build", lambda cls, *rest: built.append(cls) or build(cls, *rest))
     seen: set[type] = set()
     for sample in of_kind(kind):
         parsed = replay(sample, fast=False)

@@ -12,7 +12,7 @@ PYTEST_DONT_REWRITE
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import overload
+from typing import Any, overload
 
 from ..errors import CassetteError
 from ..wire import WireEvent
@@ -33,12 +33,27 @@ class EventBlock(Sequence[WireEvent]):
     def materialize(self) -> tuple[WireEvent, ...]:
         """The events; raises ``CassetteError`` for a line that cannot be used."""
         if self._events is None:
-            try:
-                events, self._typed = read_block(self._block, ndjson=self._ndjson)
-            except LineError as exc:
-                raise self._on_error(exc) from None
-            self._events = tuple(events)
+            self._build(None)
+        assert self._events is not None
         return self._events
+
+    def materialize_parsed(self) -> list[Any] | None:
+        """``materialize``, and, when this call is the one that builds the events, each
+        event's payload as the check parsed it (None for ``[DONE]``), so that a first use
+        that needs them (the fast path's first replay) parses nothing twice. None when
+        the events were built before, or a line needed a closer look."""
+        if self._events is not None:
+            return None
+        payloads: list[Any] = []
+        self._build(payloads)
+        return payloads if len(payloads) == self._count else None
+
+    def _build(self, payloads: list[Any] | None) -> None:
+        try:
+            events, self._typed = read_block(self._block, ndjson=self._ndjson, payloads=payloads)
+        except LineError as exc:
+            raise self._on_error(exc) from None
+        self._events = tuple(events)
 
     @property
     def typed(self) -> bool:

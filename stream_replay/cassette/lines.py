@@ -19,6 +19,7 @@ import itertools
 import json
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from ..wire import WireEvent, encode_event
 from ..wire.events import DONE
@@ -83,16 +84,20 @@ def parse_block(block: str, *, ndjson: bool) -> list[WireEvent]:
     return read_block(block, ndjson=ndjson)[0]
 
 
-def read_block(block: str, *, ndjson: bool) -> tuple[list[WireEvent], bool]:
+def read_block(block: str, *, ndjson: bool, payloads: list[Any] | None = None) -> tuple[list[WireEvent], bool]:
     """``parse_block``, and whether every payload is known to be a JSON object whose
     type field (v2's ``type``, v1's ``event_type``) is its line's name: what the fast
-    path needs to know of each event without parsing its JSON once more."""
+    path needs to know of each event without parsing its JSON once more. ``payloads``,
+    when given, receives each payload as the check parsed it (None for ``[DONE]``) when
+    every line is plainly right; it is left empty otherwise."""
     lines = block.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    fast = _parse_well_formed(lines, ndjson)
+    fast = _parse_well_formed(lines, ndjson, payloads)
     if fast is not None:
         return fast
+    if payloads is not None:
+        payloads.clear()
     return _parse_carefully(lines, ndjson), False
 
 
@@ -114,7 +119,9 @@ def plainly_shaped(block: str, *, ndjson: bool) -> bool:
     return _SHAPES[timed, ndjson].fullmatch(block) is not None
 
 
-def _parse_well_formed(lines: list[str], ndjson: bool) -> tuple[list[WireEvent], bool] | None:
+def _parse_well_formed(
+    lines: list[str], ndjson: bool, payloads: list[Any] | None = None
+) -> tuple[list[WireEvent], bool] | None:
     """The common case, in comprehensions; None when any line is not plainly right.
 
     Loading is dominated by this (a 10,000-event cassette has 10,000 lines), so it
@@ -135,14 +142,20 @@ def _parse_well_formed(lines: list[str], ndjson: bool) -> tuple[list[WireEvent],
         return None
     key = "event_type" if ndjson else "type"
     typed = True
+    keep = payloads.append if payloads is not None else None
     try:
         for p in parts:
-            if p[2] is not None:
-                payload = json.loads(p[2])
-                if too_deep(p[2]):
-                    return None
-                if typed and (type(payload) is not dict or payload.get(key) != p[1]):
-                    typed = False
+            if p[2] is None:
+                if keep is not None:
+                    keep(None)
+                continue
+            payload = json.loads(p[2])
+            if too_deep(p[2]):
+                return None
+            if typed and (type(payload) is not dict or payload.get(key) != p[1]):
+                typed = False
+            if keep is not None:
+                keep(payload)
     except (ValueError, RecursionError):
         return None
     offset_texts = {p[0] for p in parts}

@@ -213,6 +213,13 @@ class _Planned(NamedTuple):
     started: float
     status: int
     headers: dict[str, str]
+    #: Each event's payload as loading the events parsed it, for the first replay of
+    #: the interaction (used once: a repeat parses the text again); or None.
+    parsed: list[Any] | None
+
+
+#: An interaction's plan, and the payloads parsed with it until its first replay takes them.
+_Plans = dict[int, "tuple[Plan, list[Any] | None] | None"]
 
 
 class _Planner:
@@ -223,7 +230,7 @@ class _Planner:
         self.api = api
         self.url = url
         #: Per player (a client may outlive one), each interaction's plan, None: not fast.
-        self.plans: weakref.WeakKeyDictionary[Player, dict[int, Plan | None]] = weakref.WeakKeyDictionary()
+        self.plans: weakref.WeakKeyDictionary[Player, _Plans] = weakref.WeakKeyDictionary()
 
     def request(self, signature: inspect.Signature, args: tuple[Any, ...], kwargs: dict[str, Any]) -> RequestView:
         bound = signature.bind(*args, **kwargs)
@@ -241,29 +248,34 @@ class _Planner:
         index = player.play_if(request, lambda i: self._plannable(player, plans, i))
         if index is None:
             return None
-        plan = plans[index]
-        assert plan is not None
+        planned = plans[index]
+        assert planned is not None
+        plan, parsed = planned
+        plans[index] = (plan, None)
         response = player.cassette.interactions[index].response
         stream = response.stream
         assert stream is not None
         due = schedule(stream, responder.speed)
         headers = {**response.headers}
         headers.setdefault("content-type", "text/event-stream" if stream.format == "sse" else "application/stream+json")
-        return _Planned(plan, due[: len(plan)] if due is not None else None, started, response.status, headers)
+        return _Planned(plan, due[: len(plan)] if due is not None else None, started, response.status, headers, parsed)
 
-    def _plannable(self, player: Player, plans: dict[int, Plan | None], index: int) -> bool:
+    def _plannable(self, player: Player, plans: _Plans, index: int) -> bool:
         if index not in plans:
             plans[index] = self._make_plan(player, index)
         return plans[index] is not None
 
-    def _make_plan(self, player: Player, index: int) -> Plan | None:
+    def _make_plan(self, player: Player, index: int) -> tuple[Plan, list[Any] | None] | None:
         response = player.cassette.interactions[index].response
         stream = response.stream
         if stream is None or not 200 <= response.status < 300 or stream.outcome in ("failed", "stopped"):
             return None
         if (stream.format == "sse") != (self.api == "v2"):
             return None
-        return plan_events(stream, self.api)
+        events = stream.events
+        parsed = events.materialize_parsed() if isinstance(events, EventBlock) else None
+        plan = plan_events(stream, self.api)
+        return (plan, parsed) if plan is not None else None
 
     def http_response(self, planned: _Planned) -> Any:
         import httpx
@@ -307,17 +319,29 @@ def plan_events(stream: Stream, api: StreamKind) -> Plan | None:
 
 
 def _events(planned: _Planned) -> Iterator[Any]:
-    for cls, text in paced(planned.plan, planned.due, planned.started):
-        yield _build(cls, text)
+    parsed = planned.parsed
+    for position, (cls, text) in enumerate(paced(planned.plan, planned.due, planned.started)):
+        yield _build(cls, text, _take(parsed, position))
 
 
 async def _aevents(planned: _Planned) -> AsyncIterator[Any]:
+    parsed = planned.parsed
+    position = 0
     async for cls, text in apaced(planned.plan, planned.due, planned.started):
-        yield _build(cls, text)
+        yield _build(cls, text, _take(parsed, position))
+        position += 1
 
 
-def _build(cls: type, text: str) -> Any:
-    data = json.loads(text)
+def _take(parsed: list[Any] | None, position: int) -> Any:
+    """The payload parsed at load for this event, once (the list lets go of it)."""
+    if parsed is None:
+        return None
+    payload, parsed[position] = parsed[position], None
+    return payload
+
+
+def _build(cls: type, text: str, parsed: Any = None) -> Any:
+    data = parsed if parsed is not None else json.loads(text)
     try:
         return cls.model_validate(data)  # type: ignore[attr-defined]
     except ValueError:
