@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 import os
 import threading
 import time
@@ -77,6 +78,15 @@ def load_cached(path: Path) -> Cassette:
     with _last_lock:
         _last = (path, stat.st_mtime_ns, stat.st_size, cassette)
     return cassette
+
+
+def _record_hint(command: Callable[[str], str]) -> str:
+    return (
+        "  To record this request into the cassette, keeping what it holds:\n"
+        f"    {command('new_episodes')}\n"
+        "  To record the test's cassette afresh:\n"
+        f"    {command('rewrite')}"
+    )
 
 
 def request_summary(request: RequestView) -> str:
@@ -323,12 +333,7 @@ class StreamReplay:
                 "if a field varies between runs, give the test's stream_replay marker (or the "
                 "stream_replay_config fixture) ignore_fields=[...] or ignore_patterns=[...]"
             ),
-            hint=(
-                "  To record this request into the cassette, keeping what it holds:\n"
-                f"    {self._command('new_episodes')}\n"
-                "  To record the test's cassette afresh:\n"
-                f"    {self._command('rewrite')}"
-            ),
+            hint=functools.partial(_record_hint, self._command),  # worded when a request misses
         )
 
     def _decide(self) -> Use:

@@ -67,7 +67,8 @@ class Player:
     """Plays ``cassette``'s interactions in answer to requests (see the module docstring).
 
     ``hint``: extra lines for the end of every mismatch message (the plugin's record
-    commands). ``ignore_hint``: the way out for a field that varies, in the words of the
+    commands), or what makes them when a mismatch needs them. ``ignore_hint``: the way
+    out for a field that varies, in the words of the
     front end (``replay_client`` options, the marker, ``serve``'s flags). ``on_drift``:
     called with the message for each request answered despite drift (default: a
     ``DriftWarning``).
@@ -82,7 +83,7 @@ class Player:
         ignore_patterns: Sequence[str | re.Pattern[str]] = (),
         allow_repeats: bool = False,
         drift: Drift = "fail",
-        hint: str | None = None,
+        hint: str | Callable[[], str] | None = None,
         ignore_hint: str = IGNORE_HINT,
         on_drift: Callable[[str], None] | None = None,
     ) -> None:
@@ -252,7 +253,8 @@ class Player:
             message = self._already_played(incoming, lookup.played)
         else:
             message = self._nearest(incoming, prepared, closest, body_note)
-        return message + "\n" + self.hint if self.hint else message
+        hint = self.hint() if callable(self.hint) else self.hint
+        return message + "\n" + hint if hint else message
 
     def _already_played(self, incoming: RequestView, first: int) -> str:
         prepared = self.matching.prepare(incoming)
