@@ -280,7 +280,17 @@ class _Planner:
     def http_response(self, planned: _Planned) -> Any:
         import httpx
 
-        return httpx.Response(planned.status, headers=planned.headers, request=httpx.Request("POST", self.url))
+        request = httpx.Request("POST", _parsed_url(self.url))
+        return httpx.Response(planned.status, headers=planned.headers, request=request)
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed_url(url: str) -> Any:
+    """``httpx.URL(url)``, parsed once per URL (a URL is immutable; parsing is most of
+    what building the SDK's request object costs)."""
+    import httpx
+
+    return httpx.URL(url)
 
 
 def plan_events(stream: Stream, api: StreamKind) -> Plan | None:
