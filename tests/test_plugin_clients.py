@@ -204,8 +204,12 @@ async def test_third_no_cassette():
     with pytest.raises(StreamReplayError, match="test_chat.py::test_first was used after that test ended"):
         async for _ in KEPT["async"].chat_stream(**REQUESTS["pickle"]):
             pass
+
+def test_fourth_no_cassette():
+    with pytest.raises(StreamReplayError, match="test_chat.py::test_first was used after that test ended"):
+        list(KEPT["sync"].chat_stream(**REQUESTS["pickle"]))
 """,
     )
     result = pytester.runpytest("-p", "no:randomly")
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=4)
     assert "stream-replay: 2 cassettes replayed, 0 recorded, 0 unplayed interactions" in lines(result)

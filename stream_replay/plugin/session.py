@@ -232,8 +232,9 @@ class StreamReplay:
             errors.append(exc)
         finally:
             self._held.close()
-        if self._sync_http is not None:
-            self._sync_http.close()
+        # The test's httpx clients stay open: their transport (``_Route``) holds nothing to
+        # release, and a client the code under test kept then gets the route's refusal,
+        # which says what happened, rather than httpx's "the client has been closed".
         return self._record(), errors
 
     def _record(self) -> UseRecord | None:

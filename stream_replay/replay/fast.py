@@ -297,9 +297,9 @@ def plan_events(stream: Stream, api: StreamKind) -> Plan | None:
     """(class, JSON text) for each event the SDK would yield, or None if unsure.
 
     A cassette's events block says, once built, whether every payload's type field is
-    its line's name (``EventBlock.typed``): then the name gives the class, and each
-    payload's JSON is parsed once more only as its event is built, so a plan holds
-    no parsed payloads.
+    its line's name (``EventBlock.typed``): then the name gives the class without a
+    parse. A plan holds no parsed payloads: the first replay builds from those the
+    block's check parsed (``_Planned.parsed``), a repeat parses each text again.
     """
     classes = event_classes(api)
     key = TYPE_KEYS[api]
