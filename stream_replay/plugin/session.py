@@ -404,12 +404,11 @@ class StreamReplay:
         idle = self._responder
 
         def answering() -> tuple[Player | None, Responder]:
-            live = test()
+            live = _running(test)
             if live is None:
                 return None, idle
             with live._lock:
-                replaying = live._use is Use.REPLAY and not live._ended
-                return (live._player if replaying else None), live._responder
+                return (live._player if live._use is Use.REPLAY else None), live._responder
 
         return answering
 
@@ -472,6 +471,12 @@ class StreamReplay:
         return await self._recorder.transport.handle_async_request(request)
 
 
+def _running(test: weakref.ref[StreamReplay]) -> StreamReplay | None:
+    """The test a weak reference names, while it runs; None once it has ended (or is gone)."""
+    live = test()
+    return live if live is not None and not live._ended else None
+
+
 class _Route(httpx.BaseTransport, httpx.AsyncBaseTransport):
     """The httpx transport of every client in the test: asks the test what answers.
 
@@ -485,8 +490,8 @@ class _Route(httpx.BaseTransport, httpx.AsyncBaseTransport):
         self._nodeid = owner.nodeid
 
     def _test(self) -> StreamReplay:
-        owner = self._owner()
-        if owner is None or owner._ended:
+        owner = _running(self._owner)
+        if owner is None:
             raise StreamReplayError(
                 f"stream_replay: a cohere client built in {self._nodeid} was used after that test ended, "
                 "so no cassette answers it.\n"
