@@ -382,6 +382,40 @@ def test_the_fast_path_defers_to_the_sdk_for_what_it_cannot_prove_equal() -> Non
     assert [k for k in kinds if k != "brand-new-event"] == [e.name for e in base.events[:-1]]
 
 
+@pytest.mark.parametrize("cls", [cohere.ClientV2, cohere.AsyncClientV2])
+def test_an_event_the_sdks_model_refuses_is_left_to_the_sdk_on_the_fast_path(
+    caplog: pytest.LogCaptureFixture, cls: type
+) -> None:
+    """cohere 7's v2 parse logs a warning and skips an event its model refuses; 5.x
+    builds it unchecked. The fast path cannot know which without doing it, so it builds
+    an interaction's events before taking it, and leaves this one to the SDK: both paths
+    give the same events and the same log, on either SDK."""
+    base = load_cassette(V2_TEXT).interactions[0].response.stream
+    assert base is not None
+    refused = WireEvent("content-delta", '{"type":"content-delta","index":0,"delta":5}')
+    cassette = _stream_cassette([base.events[0], refused, *base.events[1:]])
+
+    def run(fast: bool) -> tuple[list[Any], list[tuple[str, str]]]:
+        caplog.clear()
+        co = replay_client(cassette, cls, fast=fast)
+        if cls is cohere.AsyncClientV2:
+
+            async def read() -> list[Any]:
+                return [e async for e in co.chat_stream(model="m", messages=[])]
+
+            got = asyncio.run(read())
+        else:
+            got = list(co.chat_stream(model="m", messages=[]))
+        return [(type(e), e.model_dump()) for e in got], [(r.levelname, r.getMessage()) for r in caplog.records]
+
+    slow, slow_log = run(fast=False)
+    fast, fast_log = run(fast=True)
+    assert fast == slow
+    assert fast_log == slow_log
+    kept = [d for _, d in slow if d.get("delta") == 5]
+    assert len(slow) == len(base.events) - 1 + len(kept)  # every recorded event; the refused one if the SDK keeps it
+
+
 def test_the_fast_path_builds_the_class_the_payload_names_not_the_line(tmp_path: Path) -> None:
     """The SDK picks an event's class by its JSON's ``type``; the line's name is for
     people. A line renamed by hand is built as its payload says, on both paths (the

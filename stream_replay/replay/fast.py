@@ -6,9 +6,13 @@ built object is of the same class with an equal ``model_dump()`` (checked over e
 event of the real corpus). Only interactions where that equality is certain take
 the fast path: a 2xx stream whose events are all plain JSON of a type the installed
 SDK knows, ending with nothing after v2's ``[DONE]``, that neither failed nor was
-stopped. Everything else (HTTP errors, raw blocks, unknown types, recorded
-failures, non-stream calls, injected faults) goes through the SDK and the transport
-as usual, so its behaviour stays the SDK's.
+stopped, and whose every event the SDK's model accepts. The last is known only by
+building them, so the first replay of an interaction builds all its events before
+taking it: an event the model refuses is one the SDK handles its own way (cohere 7's
+v2 parse logs a warning and skips it, its v1 parse and 5.x build it unchecked), so
+the SDK path plays that interaction. Everything else (HTTP errors, raw blocks,
+unknown types, recorded failures, non-stream calls, injected faults) goes through
+the SDK and the transport as usual, so its behaviour stays the SDK's.
 
 It covers both streaming methods of every client: ``chat_stream`` (v1 or v2 chat) and
 ``generate_stream`` (``/v1/generate``, on ``Client`` and, by inheritance, ``ClientV2``),
@@ -113,7 +117,7 @@ def _install(client: Any, name: str, kind: StreamKind, source: Source) -> str | 
 
 
 def _fast(original: Any, client: Any, kind: StreamKind, source: Source, *, raw: bool) -> Callable[..., Any]:
-    planner = _Planner(source, kind, _base_url(client) + STREAM_METHODS[kind][2])
+    planner = _Planner(source, kind, _base_url(client) + STREAM_METHODS[kind][2], _builds_unchecked(original))
     asynchronous = is_async_client(type(client))
     make = _MAKERS[raw, asynchronous]
     fast = make(original, _signature(original.__func__), planner)
@@ -146,6 +150,7 @@ def _stepped_aside(cls: type, owner: type, name: str, method: Any) -> str:
 
 
 # ------------------------------------------------------------------ the SDK's own?
+
 
 def _nothing() -> Iterator[None]:
     yield None
@@ -213,22 +218,24 @@ class _Planned(NamedTuple):
     started: float
     status: int
     headers: dict[str, str]
-    #: Each event's payload as loading the events parsed it, for the first replay of
-    #: the interaction (used once: a repeat parses the text again); or None.
-    parsed: list[Any] | None
+    #: The first replay's events, built when the plan was made (a repeat builds each
+    #: from its text as it is due); or None.
+    built: list[Any] | None
 
 
-#: An interaction's plan, and the payloads parsed with it until its first replay takes them.
+#: An interaction's plan, and its events built with it until its first replay takes them.
 _Plans = dict[int, "tuple[Plan, list[Any] | None] | None"]
 
 
 class _Planner:
     """Asks the player which interaction answers, and takes it only when it can go fast."""
 
-    def __init__(self, source: Source, api: StreamKind, url: str) -> None:
+    def __init__(self, source: Source, api: StreamKind, url: str, unchecked: bool) -> None:
         self.source = source
         self.api = api
         self.url = url
+        #: Whether the SDK method builds events unchecked where its model refuses them.
+        self.unchecked = unchecked
         #: Per player (a client may outlive one), each interaction's plan, None: not fast.
         self.plans: weakref.WeakKeyDictionary[Player, _Plans] = weakref.WeakKeyDictionary()
 
@@ -250,7 +257,7 @@ class _Planner:
             return None
         planned = plans[index]
         assert planned is not None
-        plan, parsed = planned
+        plan, built = planned
         plans[index] = (plan, None)
         response = player.cassette.interactions[index].response
         stream = response.stream
@@ -258,7 +265,7 @@ class _Planner:
         due = schedule(stream, responder.speed)
         headers = {**response.headers}
         headers.setdefault("content-type", "text/event-stream" if stream.format == "sse" else "application/stream+json")
-        return _Planned(plan, due[: len(plan)] if due is not None else None, started, response.status, headers, parsed)
+        return _Planned(plan, due[: len(plan)] if due is not None else None, started, response.status, headers, built)
 
     def _plannable(self, player: Player, plans: _Plans, index: int) -> bool:
         if index not in plans:
@@ -275,7 +282,10 @@ class _Planner:
         events = stream.events
         parsed = events.materialize_parsed() if isinstance(events, EventBlock) else None
         plan = plan_events(stream, self.api)
-        return (plan, parsed) if plan is not None else None
+        if plan is None:
+            return None
+        built = _build_all(plan, parsed, self.unchecked)
+        return (plan, built) if built is not None else None
 
     def http_response(self, planned: _Planned) -> Any:
         import httpx
@@ -328,38 +338,75 @@ def plan_events(stream: Stream, api: StreamKind) -> Plan | None:
     return plan
 
 
-def _events(planned: _Planned) -> Iterator[Any]:
-    parsed = planned.parsed
+def _build_all(plan: Plan, parsed: list[Any] | None, unchecked: bool) -> list[Any] | None:
+    """Every event of ``plan`` built, from the payloads loading parsed when it kept
+    them; None when one cannot be built as the SDK builds it (``_build``): what the
+    SDK makes of that event is the SDK's to say."""
+    built = []
+    try:
+        for position, (cls, text) in enumerate(plan):
+            built.append(_build(cls, text, unchecked, parsed[position] if parsed is not None else None))
+    except Exception:  # any failure: the SDK path plays it, and does what the SDK does
+        return None
+    return built
+
+
+def _events(planned: _Planned, unchecked: bool) -> Iterator[Any]:
+    built = planned.built
     for position, (cls, text) in enumerate(paced(planned.plan, planned.due, planned.started)):
-        yield _build(cls, text, _take(parsed, position))
+        yield _take(built, position) if built is not None else _build(cls, text, unchecked)
 
 
-async def _aevents(planned: _Planned) -> AsyncIterator[Any]:
-    parsed = planned.parsed
+async def _aevents(planned: _Planned, unchecked: bool) -> AsyncIterator[Any]:
+    built = planned.built
     position = 0
     async for cls, text in apaced(planned.plan, planned.due, planned.started):
-        yield _build(cls, text, _take(parsed, position))
+        yield _take(built, position) if built is not None else _build(cls, text, unchecked)
         position += 1
 
 
-def _take(parsed: list[Any] | None, position: int) -> Any:
-    """The payload parsed at load for this event, once (the list lets go of it)."""
-    if parsed is None:
-        return None
-    payload, parsed[position] = parsed[position], None
-    return payload
+def _take(built: list[Any], position: int) -> Any:
+    """The event built for ``position``, once (the list lets go of it, so a consumer
+    that drops each event as it goes keeps none of them alive)."""
+    event, built[position] = built[position], None
+    return event
 
 
-def _build(cls: type, text: str, parsed: Any = None) -> Any:
-    data = parsed if parsed is not None else json.loads(text)
+def _build(cls: type, text: str, unchecked: bool, parsed: Any = None) -> Any:
+    """The event ``cls`` builds from ``text`` (or from ``parsed``, its parse) as the SDK
+    does: validated; where the model refuses it, built unchecked if the SDK method does
+    that (``_builds_unchecked``), else the model's error is raised."""
     try:
-        return cls.model_validate(data)  # type: ignore[attr-defined]
+        return cls.model_validate(parsed if parsed is not None else json.loads(text))  # type: ignore[attr-defined]
     except ValueError:
-        # The SDK builds events without validation (construct_type): a real event that
-        # lacks a field its model requires still arrives, unchecked. So do we.
+        if not unchecked:
+            raise
         from cohere.core.unchecked_base_model import construct_type
 
         return construct_type(type_=cls, object_=json.loads(text))
+
+
+def _builds_unchecked(method: Any) -> bool:
+    """Whether the SDK method builds each event without validating it (``construct_type``,
+    as cohere 5.x does, and 7.x for v1 and generate streams) rather than with its
+    validating parse (``parse_sse_obj``: 7.x's v2 chat, which logs and skips what its model
+    refuses). Read from the names the method's code (and the code inside it) calls; when
+    neither or both appear, False: the fast path then leaves any event the model refuses
+    to the SDK."""
+    fn: Any = getattr(method, "__func__", method)
+    for _ in range(3):  # through contextlib's decorators, as ``_sdk_own`` does
+        inner = getattr(fn, "__wrapped__", None)
+        if inner is None:
+            break
+        fn = inner
+    code = getattr(fn, "__code__", None)
+    names: set[str] = set()
+    pending = [code] if isinstance(code, types.CodeType) else []
+    while pending:
+        current = pending.pop()
+        names.update(current.co_names)
+        pending.extend(c for c in current.co_consts if isinstance(c, types.CodeType))
+    return "construct_type" in names and "parse_sse_obj" not in names
 
 
 # ------------------------------------------------------- the replacement methods
@@ -377,7 +424,7 @@ def _raw_sync(original: Any, signature: inspect.Signature, planner: _Planner) ->
             with original(*args, **kwargs) as response:
                 yield response
             return
-        yield HttpResponse(response=planner.http_response(planned), data=_events(planned))
+        yield HttpResponse(response=planner.http_response(planned), data=_events(planned, planner.unchecked))
 
     return fast_stream
 
@@ -392,7 +439,7 @@ def _raw_async(original: Any, signature: inspect.Signature, planner: _Planner) -
             async with original(*args, **kwargs) as response:
                 yield response
             return
-        yield AsyncHttpResponse(response=planner.http_response(planned), data=_aevents(planned))
+        yield AsyncHttpResponse(response=planner.http_response(planned), data=_aevents(planned, planner.unchecked))
 
     return fast_stream
 
@@ -405,7 +452,7 @@ def _public_sync(original: Any, signature: inspect.Signature, planner: _Planner)
         if planned is None:
             yield from original(*args, **kwargs)
             return
-        yield from _events(planned)
+        yield from _events(planned, planner.unchecked)
 
     return fast_stream
 
@@ -417,7 +464,7 @@ def _public_async(original: Any, signature: inspect.Signature, planner: _Planner
             async for event in original(*args, **kwargs):
                 yield event
             return
-        async for event in _aevents(planned):
+        async for event in _aevents(planned, planner.unchecked):
             yield event
 
     return fast_stream
