@@ -37,23 +37,23 @@ class EventBlock(Sequence[WireEvent]):
         assert self._events is not None
         return self._events
 
-    def materialize_parsed(self) -> list[Any] | None:
-        """``materialize``, and, when this call is the one that builds the events, each
-        event's payload as the check parsed it (None for ``[DONE]``), so that a first use
-        that needs them (the fast path's first replay) parses nothing twice. None when
-        the events were built before, or a line needed a closer look."""
+    def materialize_each(self, each: Callable[[str | None, Any], None]) -> bool:
+        """``materialize``, calling ``each`` with each event's JSON text and its parse as
+        the check parses it (None, None for ``[DONE]``), in order, so that a first use that
+        needs them (the fast path's first replay) parses nothing twice and keeps only
+        what it builds. True when ``each`` was given every payload; False (ignore what it
+        was given) when the events were built before, or a line needed a closer look."""
         if self._events is not None:
-            return None
-        payloads: list[Any] = []
-        self._build(payloads)
-        return payloads if len(payloads) == self._count else None
+            return False
+        return self._build(each)
 
-    def _build(self, payloads: list[Any] | None) -> None:
+    def _build(self, each: Callable[[str | None, Any], None] | None) -> bool:
         try:
-            events, self._typed = read_block(self._block, ndjson=self._ndjson, payloads=payloads)
+            events, self._typed, complete = read_block(self._block, ndjson=self._ndjson, each=each)
         except LineError as exc:
             raise self._on_error(exc) from None
         self._events = tuple(events)
+        return complete
 
     @property
     def typed(self) -> bool:

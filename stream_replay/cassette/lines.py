@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..wire import WireEvent, encode_event
@@ -84,21 +84,23 @@ def parse_block(block: str, *, ndjson: bool) -> list[WireEvent]:
     return read_block(block, ndjson=ndjson)[0]
 
 
-def read_block(block: str, *, ndjson: bool, payloads: list[Any] | None = None) -> tuple[list[WireEvent], bool]:
-    """``parse_block``, and whether every payload is known to be a JSON object whose
-    type field (v2's ``type``, v1's ``event_type``) is its line's name: what the fast
-    path needs to know of each event without parsing its JSON once more. ``payloads``,
-    when given, receives each payload as the check parsed it (None for ``[DONE]``) when
-    every line is plainly right; it is left empty otherwise."""
+def read_block(
+    block: str, *, ndjson: bool, each: Callable[[str | None, Any], None] | None = None
+) -> tuple[list[WireEvent], bool, bool]:
+    """``parse_block``; whether every payload is known to be a JSON object whose type
+    field (v2's ``type``, v1's ``event_type``) is its line's name: what the fast path
+    needs to know of each event without parsing its JSON once more; and whether ``each``
+    was given every payload. ``each``, when given, is called with each payload's text
+    and its parse as the check parses it, in order (None, None for ``[DONE]``), and keeps
+    them no longer than it wants (it must not raise); when a line is not plainly right,
+    the calls stop short or go on to the end, and False says to ignore what they gave."""
     lines = block.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    fast = _parse_well_formed(lines, ndjson, payloads)
+    fast = _parse_well_formed(lines, ndjson, each)
     if fast is not None:
-        return fast
-    if payloads is not None:
-        payloads.clear()
-    return _parse_carefully(lines, ndjson), False
+        return fast[0], fast[1], each is not None
+    return _parse_carefully(lines, ndjson), False, False
 
 
 def _shape(timed: bool, ndjson: bool) -> re.Pattern[str]:
@@ -120,7 +122,7 @@ def plainly_shaped(block: str, *, ndjson: bool) -> bool:
 
 
 def _parse_well_formed(
-    lines: list[str], ndjson: bool, payloads: list[Any] | None = None
+    lines: list[str], ndjson: bool, each: Callable[[str | None, Any], None] | None = None
 ) -> tuple[list[WireEvent], bool] | None:
     """The common case, in comprehensions; None when any line is not plainly right.
 
@@ -142,20 +144,19 @@ def _parse_well_formed(
         return None
     key = "event_type" if ndjson else "type"
     typed = True
-    keep = payloads.append if payloads is not None else None
     try:
         for p in parts:
             if p[2] is None:
-                if keep is not None:
-                    keep(None)
+                if each is not None:
+                    each(None, None)
                 continue
             payload = json.loads(p[2])
             if too_deep(p[2]):
                 return None
             if typed and (type(payload) is not dict or payload.get(key) != p[1]):
                 typed = False
-            if keep is not None:
-                keep(payload)
+            if each is not None:
+                each(p[2], payload)
     except (ValueError, RecursionError):
         return None
     offset_texts = {p[0] for p in parts}

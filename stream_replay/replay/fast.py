@@ -280,11 +280,12 @@ class _Planner:
         if (stream.format == "sse") != (self.api == "v2"):
             return None
         events = stream.events
-        parsed = events.materialize_parsed() if isinstance(events, EventBlock) else None
+        builder = _Builder(self.api, self.unchecked)
+        checked = isinstance(events, EventBlock) and events.materialize_each(builder)
         plan = plan_events(stream, self.api)
         if plan is None:
             return None
-        built = _build_all(plan, parsed, self.unchecked)
+        built = builder.events(plan) if checked else _build_all(plan, self.unchecked)
         return (plan, built) if built is not None else None
 
     def http_response(self, planned: _Planned) -> Any:
@@ -308,8 +309,8 @@ def plan_events(stream: Stream, api: StreamKind) -> Plan | None:
 
     A cassette's events block says, once built, whether every payload's type field is
     its line's name (``EventBlock.typed``): then the name gives the class without a
-    parse. A plan holds no parsed payloads: the first replay builds from those the
-    block's check parsed (``_Planned.parsed``), a repeat parses each text again.
+    parse. A plan holds no parsed payloads: the first replay's events are built as the
+    block's check parses them (``_Builder``), a repeat parses each text again.
     """
     classes = event_classes(api)
     key = TYPE_KEYS[api]
@@ -338,17 +339,48 @@ def plan_events(stream: Stream, api: StreamKind) -> Plan | None:
     return plan
 
 
-def _build_all(plan: Plan, parsed: list[Any] | None, unchecked: bool) -> list[Any] | None:
-    """Every event of ``plan`` built, from the payloads loading parsed when it kept
-    them; None when one cannot be built as the SDK builds it (``_build``): what the
-    SDK makes of that event is the SDK's to say."""
+def _build_all(plan: Plan, unchecked: bool) -> list[Any] | None:
+    """Every event of ``plan`` built; None when one cannot be built as the SDK builds
+    it (``_build``): what the SDK makes of that event is the SDK's to say."""
     built = []
     try:
-        for position, (cls, text) in enumerate(plan):
-            built.append(_build(cls, text, unchecked, parsed[position] if parsed is not None else None))
+        for cls, text in plan:
+            built.append(_build(cls, text, unchecked))
     except Exception:  # any failure: the SDK path plays it, and does what the SDK does
         return None
     return built
+
+
+class _Builder:
+    """Builds each event as the events block's check parses its payload
+    (``EventBlock.materialize_each``), so that no payload is parsed twice and the
+    payloads are never all alive at once (with the events, they would cost the
+    garbage collector a collection per replay). Its class is the one the payload's
+    type field names, as the SDK picks it; any failure stops the building, and the
+    SDK path plays the interaction."""
+
+    def __init__(self, api: StreamKind, unchecked: bool) -> None:
+        self.classes = event_classes(api)
+        self.key = TYPE_KEYS[api]
+        self.unchecked = unchecked
+        self.built: list[Any] | None = []
+
+    def __call__(self, text: str | None, payload: Any) -> None:
+        built = self.built
+        if built is None or text is None:  # failed before; v2's [DONE]
+            return
+        try:
+            cls = self.classes[payload[self.key]]
+            built.append(_build(cls, text, self.unchecked, payload))
+        except Exception:  # any failure (an unknown type, the model's refusal): not fast
+            self.built = None
+
+    def events(self, plan: Plan) -> list[Any] | None:
+        """The events built, when they are the plan's, class by class; else None."""
+        built = self.built
+        if built is None or len(built) != len(plan):
+            return None
+        return built if all(type(e) is c for e, (c, _) in zip(built, plan, strict=True)) else None
 
 
 def _events(planned: _Planned, unchecked: bool) -> Iterator[Any]:
