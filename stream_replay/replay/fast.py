@@ -6,13 +6,15 @@ built object is of the same class with an equal ``model_dump()`` (checked over e
 event of the real corpus). Only interactions where that equality is certain take
 the fast path: a 2xx stream whose events are all plain JSON of a type the installed
 SDK knows, ending with nothing after v2's ``[DONE]``, that neither failed nor was
-stopped, and whose every event the SDK's model accepts. The last is known only by
-building them, so the first replay of an interaction builds all its events before
-taking it: an event the model refuses is one the SDK handles its own way (cohere 7's
-v2 parse logs a warning and skips it, its v1 parse and 5.x build it unchecked), so
-the SDK path plays that interaction. Everything else (HTTP errors, raw blocks,
-unknown types, recorded failures, non-stream calls, injected faults) goes through
-the SDK and the transport as usual, so its behaviour stays the SDK's.
+stopped, and whose every event is built as the SDK builds it. An event the SDK's model
+refuses is handled the SDK's own way: cohere 7's v2 parse logs a warning and skips
+it, its v1 parse and 5.x build it unchecked. Where the SDK method builds unchecked,
+so does the fast path (``_builds_unchecked``); elsewhere such an event is known only
+by building it, so the first replay of an interaction builds all its events before
+taking it, and leaves an interaction holding one to the SDK path. Everything else
+(HTTP errors, raw blocks, unknown types, recorded failures, non-stream calls,
+injected faults) goes through the SDK and the transport as usual, so its behaviour
+stays the SDK's.
 
 It covers both streaming methods of every client: ``chat_stream`` (v1 or v2 chat) and
 ``generate_stream`` (``/v1/generate``, on ``Client`` and, by inheritance, ``ClientV2``),
