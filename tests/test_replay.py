@@ -383,13 +383,21 @@ def test_the_fast_path_defers_to_the_sdk_for_what_it_cannot_prove_equal() -> Non
 
 
 @pytest.mark.parametrize("cls", [cohere.ClientV2, cohere.AsyncClientV2])
-def test_an_event_the_sdks_model_refuses_is_left_to_the_sdk_on_the_fast_path(
-    caplog: pytest.LogCaptureFixture, cls: type
+def test_an_event_the_sdks_model_refuses_is_handled_as_the_sdk_handles_it_on_the_fast_path(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, cls: type
 ) -> None:
     """cohere 7's v2 parse logs a warning and skips an event its model refuses; 5.x
-    builds it unchecked. The fast path cannot know which without doing it, so it builds
-    an interaction's events before taking it, and leaves this one to the SDK: both paths
-    give the same events and the same log, on either SDK."""
+    builds it unchecked. The fast path does what the installed SDK does: where the SDK
+    builds unchecked, it takes the interaction and builds that event unchecked too;
+    elsewhere it leaves the interaction to the SDK. Both paths give the same events and
+    the same log, on either SDK."""
+    import stream_replay.replay.fast as fast_module
+
+    plans: list[object] = []
+    make_plan = fast_module._Planner._make_plan
+    monkeypatch.setattr(
+        fast_module._Planner, "_make_plan", lambda self, *args: plans.append(make_plan(self, *args)) or plans[-1]
+    )
     base = load_cassette(V2_TEXT).interactions[0].response.stream
     assert base is not None
     refused = WireEvent("content-delta", '{"type":"content-delta","index":0,"delta":5}')
@@ -414,6 +422,10 @@ def test_an_event_the_sdks_model_refuses_is_left_to_the_sdk_on_the_fast_path(
     assert fast_log == slow_log
     kept = [d for _, d in slow if d.get("delta") == 5]
     assert len(slow) == len(base.events) - 1 + len(kept)  # every recorded event; the refused one if the SDK keeps it
+    # The SDK either kept the event or said it skipped it; the fast path took the
+    # interaction exactly when the SDK keeps such an event.
+    assert kept or any(level == "WARNING" and "Skipping" in message for level, message in slow_log)
+    assert len(plans) == 1 and (plans[0] is not None) == bool(kept)
 
 
 def test_the_fast_path_builds_the_class_the_payload_names_not_the_line(tmp_path: Path) -> None:
