@@ -99,9 +99,10 @@ def _install(client: Any, name: str, kind: StreamKind, source: Source) -> str | 
     raw = getattr(client, "_raw_client", None)
     if raw is not None and hasattr(raw, name):  # 7.x: the raw client sends and parses
         original = getattr(raw, name)
-        if not _sdk_own(original):
+        own = _sdk_function(original)
+        if own is None:
             return _stepped_aside(cls, type(getattr(original, "__self__", raw)), name, original)
-        setattr(raw, name, _fast(original, client, kind, source, raw=True))
+        setattr(raw, name, _fast(original, own, client, kind, source, raw=True))
         return None
     # 5.x: the public method sends and parses. The SDK's constructor may have put its own
     # per-instance decorator (experimental-feature warnings) in front of it, holding
@@ -109,17 +110,21 @@ def _install(client: Any, name: str, kind: StreamKind, source: Source) -> str | 
     # decorator stays in front of it.
     method = getattr(cls, name)
     original = method.__get__(client, cls) if hasattr(method, "__get__") else method
-    if not _sdk_own(original):
+    own = _sdk_function(original)
+    if own is None:
         return _stepped_aside(cls, cls, name, original)
     seat = _seat(client, name, original)
     if seat is None:
         return _stepped_aside(cls, cls, name, vars(client)[name])
-    seat(_fast(original, client, kind, source, raw=False))
+    seat(_fast(original, own, client, kind, source, raw=False))
     return None
 
 
-def _fast(original: Any, client: Any, kind: StreamKind, source: Source, *, raw: bool) -> Callable[..., Any]:
-    planner = _Planner(source, kind, _base_url(client) + STREAM_METHODS[kind][2], _builds_unchecked(original))
+def _fast(
+    original: Any, own: types.FunctionType, client: Any, kind: StreamKind, source: Source, *, raw: bool
+) -> Callable[..., Any]:
+    """The fast method taking ``original``'s place; ``own`` is the SDK's function under it."""
+    planner = _Planner(source, kind, _base_url(client) + STREAM_METHODS[kind][2], _builds_unchecked(own))
     asynchronous = is_async_client(type(client))
     make = _MAKERS[raw, asynchronous]
     fast = make(original, _signature(original.__func__), planner)
@@ -179,22 +184,22 @@ def _inside_sdk(fn: types.FunctionType) -> bool:
     return os.path.abspath(fn.__code__.co_filename).startswith(_sdk_folder())
 
 
-def _sdk_own(method: Any) -> bool:
-    """Whether ``method`` is a bound method of a function defined in the installed
-    cohere package (possibly through ``contextlib``'s context-manager decorators), as
-    opposed to anything that wraps or replaces it."""
+def _sdk_function(method: Any) -> types.FunctionType | None:
+    """The function defined in the installed cohere package that ``method`` is a bound
+    method of (possibly through ``contextlib``'s context-manager decorators); None when
+    anything else wraps or replaces it."""
     if type(method) is not types.MethodType:  # wrapt's bound wrappers pass isinstance checks
-        return False
+        return None
     fn: Any = method.__func__
     for _ in range(3):
         if type(fn) is not types.FunctionType:
-            return False
+            return None
         if _inside_sdk(fn):
-            return True
+            return fn
         if fn.__code__ not in _CONTEXTLIB_HELPERS:
-            return False
+            return None
         fn = getattr(fn, "__wrapped__", None)
-    return False
+    return None
 
 
 def _describe(method: Any) -> str:
@@ -287,7 +292,11 @@ class _Planner:
         plan = plan_events(stream, self.api)
         if plan is None:
             return None
-        built = builder.events(plan) if checked else _build_all(plan, self.unchecked)
+        if not checked:  # the events were built before (or a line needed a closer look)
+            builder = _Builder(self.api, self.unchecked)
+            for _, text in plan:
+                builder(text, json.loads(text))
+        built = builder.events(plan)
         return (plan, built) if built is not None else None
 
     def http_response(self, planned: _Planned) -> Any:
@@ -341,25 +350,14 @@ def plan_events(stream: Stream, api: StreamKind) -> Plan | None:
     return plan
 
 
-def _build_all(plan: Plan, unchecked: bool) -> list[Any] | None:
-    """Every event of ``plan`` built; None when one cannot be built as the SDK builds
-    it (``_build``): what the SDK makes of that event is the SDK's to say."""
-    built = []
-    try:
-        for cls, text in plan:
-            built.append(_build(cls, text, unchecked))
-    except Exception:  # any failure: the SDK path plays it, and does what the SDK does
-        return None
-    return built
-
-
 class _Builder:
     """Builds each event as the events block's check parses its payload
     (``EventBlock.materialize_each``), so that no payload is parsed twice and the
     payloads are never all alive at once (with the events, they would cost the
     garbage collector a collection per replay). Its class is the one the payload's
     type field names, as the SDK picks it; any failure stops the building, and the
-    SDK path plays the interaction."""
+    SDK path plays the interaction. When the block was checked before, it is fed each
+    planned text and its parse instead."""
 
     def __init__(self, api: StreamKind, unchecked: bool) -> None:
         self.classes = event_classes(api)
@@ -420,22 +418,15 @@ def _build(cls: type, text: str, unchecked: bool, parsed: Any = None) -> Any:
         return construct_type(type_=cls, object_=json.loads(text))
 
 
-def _builds_unchecked(method: Any) -> bool:
-    """Whether the SDK method builds each event without validating it (``construct_type``,
-    as cohere 5.x does, and 7.x for v1 and generate streams) rather than with its
-    validating parse (``parse_sse_obj``: 7.x's v2 chat, which logs and skips what its model
-    refuses). Read from the names the method's code (and the code inside it) calls; when
-    neither or both appear, False: the fast path then leaves any event the model refuses
-    to the SDK."""
-    fn: Any = getattr(method, "__func__", method)
-    for _ in range(3):  # through contextlib's decorators, as ``_sdk_own`` does
-        inner = getattr(fn, "__wrapped__", None)
-        if inner is None:
-            break
-        fn = inner
-    code = getattr(fn, "__code__", None)
+def _builds_unchecked(own: types.FunctionType) -> bool:
+    """Whether the SDK's function (``_sdk_function``) builds each event without validating
+    it (``construct_type``, as cohere 5.x does, and 7.x for v1 and generate streams) rather
+    than with its validating parse (``parse_sse_obj``: 7.x's v2 chat, which logs and skips
+    what its model refuses). Read from the names its code (and the code inside it) calls;
+    when neither or both appear, False: the fast path then leaves any event the model
+    refuses to the SDK."""
     names: set[str] = set()
-    pending = [code] if isinstance(code, types.CodeType) else []
+    pending = [own.__code__]
     while pending:
         current = pending.pop()
         names.update(current.co_names)
