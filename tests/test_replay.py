@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import ssl
 from pathlib import Path
@@ -357,6 +358,32 @@ def test_reading_past_a_stream_the_consumer_stopped_is_an_error_not_a_short_stre
     assert [next(stream).type for _ in range(3)] == ["message-start", "content-start", "content-delta"]
     with pytest.raises(RecordingEndedError, match="stopped reading here"):
         next(stream)
+
+
+def test_a_replayed_stream_lets_its_recorded_events_go_with_the_cassette() -> None:
+    """A response lives in a reference cycle of httpx's (the response and the stream the
+    client binds to it). What it holds of the recording waits for the garbage collector
+    with it; the recorded events must not be part of that, or every test's events are
+    left for the collector (the plugin drops each test's cassette when the test ends)."""
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        cassette = load_cassette(V2_TEXT)
+        body = cassette.interactions[0].request.body.json
+        with (
+            httpx.Client(transport=ReplayTransport(cassette)) as http,
+            http.stream("POST", "https://api.cohere.com/v2/chat", json=body) as response,
+        ):
+            assert response.read().count(b"event: content-delta") == 69
+        del cassette, http, response
+        gc.collect()
+        left = [o for o in gc.garbage if isinstance(o, (WireEvent, Stream, Cassette))]
+        cycles = [o for o in gc.garbage if isinstance(o, httpx.Response)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert cycles, "httpx's response is no longer a cycle: this test no longer tests anything"
+    assert left == []
 
 
 # --------------------------------------------------------------------------- fast path and construction

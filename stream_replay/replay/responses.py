@@ -107,16 +107,18 @@ class _Ending:
     """What happens after the last recorded chunk: nothing, or the recorded failure."""
 
     def __init__(self, interaction: Interaction, place: str) -> None:
-        self.stream = interaction.response.stream
+        # Only what the ending needs, not the stream: a response lives in a reference
+        # cycle of httpx's (the response and its stream), and the recorded events it
+        # would hold would wait for the garbage collector instead of going with the test.
+        stream = interaction.response.stream
+        self.outcome = stream.outcome if stream is not None else None
+        self.error = stream.error if stream is not None else None
         self.place = place
 
     def finish(self) -> None:
-        stream = self.stream
-        if stream is None:
-            return
-        if stream.outcome == "failed" and stream.error is not None:
-            raise recorded_exception(stream.error.type, stream.error.message, self.place)
-        if stream.outcome == "stopped":
+        if self.outcome == "failed" and self.error is not None:
+            raise recorded_exception(self.error.type, self.error.message, self.place)
+        if self.outcome == "stopped":
             raise RecordingEndedError(
                 f"{self.place}: the consumer read past the end of the recording. When it was "
                 "recorded, the consumer stopped reading here, so what the server sent next is "
