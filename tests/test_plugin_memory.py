@@ -37,6 +37,7 @@ def test_{index:02d}():
         pytester,
         f"""
 import gc
+import sys
 
 @pytest.fixture
 def stream_replay_config():
@@ -50,6 +51,8 @@ def test_zz_after_all():
     kept = [type(o).__name__ for o in gc.get_objects() if isinstance(o, (Cassette, Stream, StreamReplay))]
     print("kept:", sorted(kept))
     assert sorted(kept) in ([], ["Cassette", "Stream"])
+    # Nothing of recording is loaded by a run that only replays.
+    assert sorted(m for m in sys.modules if m.startswith("stream_replay.recording")) == []
 """,
     )
     (pytester.path / "conftest.py").write_text("import gc\n\n\ndef pytest_configure(config):\n    gc.disable()\n")

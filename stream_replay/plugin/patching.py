@@ -120,8 +120,6 @@ def _constructor(original: Any, is_async: Callable[[type], bool]) -> Any:
 
 
 def _routed(original: Any, asynchronous: bool) -> Any:
-    from ..recording.transport import RecordingTransport
-    from ..replay.transport import ReplayTransport
     from ..sdk import refuse_platform_transport
 
     @functools.wraps(original)
@@ -132,11 +130,18 @@ def _routed(original: Any, asynchronous: bool) -> Any:
         ours = owner.async_http() if asynchronous else owner.sync_http()
         client = http.httpx_client
         refuse_platform_transport(client)  # Bedrock, SageMaker, OCI: never served by accident
-        # A client from replay_client or record_client keeps its own cassette.
-        explicit = isinstance(getattr(client, "_transport", None), (ReplayTransport, RecordingTransport))
-        if client is not ours and not explicit:
+        if client is not ours and not _explicit(client):
             http = copy.copy(http)  # the client itself is left as it was built
             http.httpx_client = ours
         return original(http, *args, **kwargs)
 
     return method
+
+
+def _explicit(client: Any) -> bool:
+    """A client from ``replay_client`` or ``record_client``: it keeps its own cassette.
+    (Imported here, not when the patch is made: a replaying run never loads recording.)"""
+    from ..recording.transport import RecordingTransport
+    from ..replay.transport import ReplayTransport
+
+    return isinstance(getattr(client, "_transport", None), (ReplayTransport, RecordingTransport))
