@@ -6,14 +6,16 @@ import logging
 import os
 import re
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..cassette import Cassette
 from ..sdk import client_class, is_async_client
-from .faults import Fault
 from .matching import DEFAULT_MATCH_ON, Matcher
 from .player import Drift
 from .transport import ReplayTransport
+
+if TYPE_CHECKING:
+    from .faults import Fault
 
 C = TypeVar("C")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -19,10 +20,12 @@ from ..cassette import Cassette, Interaction
 from ..cassette.model import Stream
 from ..errors import RecordingEndedError, StreamReplayError
 from ..wire import CONTENT_TYPES, encode_event
-from .faults import Fault, Stage
-from .faulty import FaultSchedule, faulty_response, make_plan
 from .negotiation import negotiated, wants_json_lines
 from .pacing import apaced, check_speed, paced, schedule
+
+if TYPE_CHECKING:
+    from .faults import Fault
+    from .faulty import FaultSchedule
 
 
 class Responder:
@@ -36,7 +39,13 @@ class Responder:
     def __init__(self, speed: float | None = None, faults: Sequence[Fault] = ()) -> None:
         check_speed(speed)
         self.speed = speed
-        self.faults = FaultSchedule(faults)
+        #: The faults' schedule; None without faults (a replay without them never loads
+        #: the fault modules: their dozen dataclasses cost milliseconds to create).
+        self.faults: FaultSchedule | None = None
+        if faults:
+            from .faulty import FaultSchedule
+
+            self.faults = FaultSchedule(faults)
         self._chunks: dict[int, tuple[Stream, list[bytes]]] = {}
         self._json_lines: dict[int, tuple[Stream, Stream]] = {}
         self._lock = threading.Lock()
@@ -83,6 +92,9 @@ class Responder:
         framed = self._framed(res.stream, request.headers.get("accept")) if res.stream is not None else None
         faults = self.faults.take(res.stream is not None) if self.faults else []
         if faults:
+            from .faults import Stage
+            from .faulty import faulty_response, make_plan
+
             if release is not None and any(f.stage == Stage.RESPONSE for f in faults):
                 release()
             plan = make_plan(interaction, self.speed, faults, stream=framed)

@@ -15,15 +15,18 @@ import os
 import re
 import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import httpx
 
 from ..cassette import Cassette, as_cassette
 from ..errors import NoMatchError
-from .faults import Fault
 from .matching import DEFAULT_MATCH_ON, Matcher, view
 from .player import Drift, Player
 from .responses import Responder
+
+if TYPE_CHECKING:
+    from .faults import Fault
 
 
 class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
