@@ -54,15 +54,22 @@ def _dist_version() -> str:
 
 def client_api(cls: type) -> Api:
     """``v2`` for ``ClientV2``/``AsyncClientV2`` (and subclasses), ``v1`` for the others."""
-    import cohere
-
-    return "v2" if issubclass(cls, (cohere.ClientV2, cohere.AsyncClientV2)) else "v1"
+    return _client_kind(cls)[0]
 
 
 def is_async_client(cls: type) -> bool:
+    return _client_kind(cls)[1]
+
+
+@functools.lru_cache(maxsize=64)
+def _client_kind(cls: Any) -> tuple[Api, bool]:
+    """A client class's API and whether it is async, once per class: cohere 7 resolves
+    each class name it exports through its module's ``__getattr__`` and ``importlib``
+    (microseconds a lookup, and every client of a test asks)."""
     import cohere
 
-    return issubclass(cls, (cohere.AsyncClient, cohere.AsyncClientV2))
+    api: Api = "v2" if issubclass(cls, (cohere.ClientV2, cohere.AsyncClientV2)) else "v1"
+    return api, issubclass(cls, (cohere.AsyncClient, cohere.AsyncClientV2))
 
 
 def client_class(cls: Any) -> type:

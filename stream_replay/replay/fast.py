@@ -181,7 +181,12 @@ def _sdk_folder() -> str:
 
 
 def _inside_sdk(fn: types.FunctionType) -> bool:
-    return os.path.abspath(fn.__code__.co_filename).startswith(_sdk_folder())
+    return _sdk_file(fn.__code__.co_filename)
+
+
+@functools.lru_cache(maxsize=256)
+def _sdk_file(filename: str) -> bool:
+    return os.path.abspath(filename).startswith(_sdk_folder())
 
 
 def _sdk_function(method: Any) -> types.FunctionType | None:
@@ -424,9 +429,14 @@ def _builds_unchecked(own: types.FunctionType) -> bool:
     than with its validating parse (``parse_sse_obj``: 7.x's v2 chat, which logs and skips
     what its model refuses). Read from the names its code (and the code inside it) calls;
     when neither or both appear, False: the fast path then leaves any event the model
-    refuses to the SDK."""
+    refuses to the SDK. (Read once per function: every client of a run asks.)"""
+    return _calls_construct_type(own.__code__)
+
+
+@functools.lru_cache(maxsize=64)
+def _calls_construct_type(code: types.CodeType) -> bool:
     names: set[str] = set()
-    pending = [own.__code__]
+    pending = [code]
     while pending:
         current = pending.pop()
         names.update(current.co_names)
