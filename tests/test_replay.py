@@ -409,6 +409,26 @@ def test_the_fast_path_defers_to_the_sdk_for_what_it_cannot_prove_equal() -> Non
     assert [k for k in kinds if k != "brand-new-event"] == [e.name for e in base.events[:-1]]
 
 
+def test_what_follows_done_in_a_loaded_cassette_is_the_sdks_business_on_the_fast_path(tmp_path: Path) -> None:
+    """Events after v2's ``[DONE]``, in a cassette read from its file (whose first fast
+    replay builds its events as the block's check reads them): both paths give what the
+    installed SDK gives. cohere 7 stops at ``[DONE]``, 5.x reads on; a fast path that
+    took either for granted fails on the other."""
+    base = load_cassette(V2_TEXT).interactions[0].response.stream
+    assert base is not None and base.events[-1].data is None
+    path = tmp_path / "after_done.yaml"
+    save_cassette(_stream_cassette([*base.events, *base.events[2:4]]), path)
+
+    def events(fast: bool) -> list[dict[str, Any]]:
+        co = replay_client(load_cassette(path), fast=fast)
+        return [e.model_dump() for e in co.chat_stream(model="m", messages=[])]
+
+    slow = events(False)
+    assert events(True) == slow
+    before = [e.name for e in base.events[:-1]]
+    assert [d["type"] for d in slow] in (before, before + [e.name for e in base.events[2:4]])
+
+
 @pytest.mark.parametrize("cls", [cohere.ClientV2, cohere.AsyncClientV2])
 def test_an_event_the_sdks_model_refuses_is_handled_as_the_sdk_handles_it_on_the_fast_path(
     caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, cls: type

@@ -38,21 +38,24 @@ class EventBlock(Sequence[WireEvent]):
         return self._events
 
     def materialize_each(self, each: Callable[[str | None, Any], None]) -> bool:
-        """``materialize``, calling ``each`` with each event's JSON text and its parse as
+        """The block's check, calling ``each`` with each event's JSON text and its parse as
         the check parses it (None, None for ``[DONE]``), in order, so that a first use that
         needs them (the fast path's first replay) parses nothing twice and keeps only
-        what it builds. True when ``each`` was given every payload; False (ignore what it
-        was given) when the events were built before, or a line needed a closer look."""
+        what it builds. True when ``each`` was given every payload: the events themselves
+        are then not made (a later use makes them, checking again); False (ignore what it
+        was given) when the events were made before, or a line needed a closer look (the
+        events are then made, or the block's error raised)."""
         if self._events is not None:
             return False
         return self._build(each)
 
     def _build(self, each: Callable[[str | None, Any], None] | None) -> bool:
         try:
-            events, self._typed, complete = read_block(self._block, ndjson=self._ndjson, each=each)
+            events, typed, complete = read_block(self._block, ndjson=self._ndjson, each=each)
         except LineError as exc:
             raise self._on_error(exc) from None
-        self._events = tuple(events)
+        if events is not None:
+            self._events, self._typed = tuple(events), typed
         return complete
 
     @property

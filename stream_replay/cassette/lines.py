@@ -81,19 +81,23 @@ class LineError(ValueError):
 
 def parse_block(block: str, *, ndjson: bool) -> list[WireEvent]:
     """Parse an events block; raises ``LineError`` naming the first bad line."""
-    return read_block(block, ndjson=ndjson)[0]
+    events = read_block(block, ndjson=ndjson)[0]
+    assert events is not None  # made whenever no ``each`` is given
+    return events
 
 
 def read_block(
     block: str, *, ndjson: bool, each: Callable[[str | None, Any], None] | None = None
-) -> tuple[list[WireEvent], bool, bool]:
+) -> tuple[list[WireEvent] | None, bool, bool]:
     """``parse_block``; whether every payload is known to be a JSON object whose type
     field (v2's ``type``, v1's ``event_type``) is its line's name: what the fast path
     needs to know of each event without parsing its JSON once more; and whether ``each``
     was given every payload. ``each``, when given, is called with each payload's text
     and its parse as the check parses it, in order (None, None for ``[DONE]``), and keeps
     them no longer than it wants (it must not raise); when a line is not plainly right,
-    the calls stop short or go on to the end, and False says to ignore what they gave."""
+    the calls stop short or go on to the end, and False says to ignore what they gave.
+    When ``each`` was given every payload, the block is checked but no event is made
+    (None): the caller took what it needed from the calls."""
     lines = block.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
@@ -123,7 +127,7 @@ def plainly_shaped(block: str, *, ndjson: bool) -> bool:
 
 def _parse_well_formed(
     lines: list[str], ndjson: bool, each: Callable[[str | None, Any], None] | None = None
-) -> tuple[list[WireEvent], bool] | None:
+) -> tuple[list[WireEvent] | None, bool] | None:
     """The common case, in comprehensions; None when any line is not plainly right.
 
     Loading is dominated by this (a 10,000-event cassette has 10,000 lines), so it
@@ -161,7 +165,7 @@ def _parse_well_formed(
         return None
     offset_texts = {p[0] for p in parts}
     if offset_texts == {"-"}:
-        return [WireEvent(p[1], p[2]) for p in parts], typed
+        return (None if each is not None else [WireEvent(p[1], p[2]) for p in parts]), typed
     if "-" in offset_texts:
         return None
     try:
@@ -170,6 +174,8 @@ def _parse_well_formed(
         return None
     if not all(0.0 <= o <= MAX_OFFSET for o in offsets) or any(b < a for a, b in itertools.pairwise(offsets)):
         return None
+    if each is not None:
+        return None, typed
     return [WireEvent(p[1], p[2], None, o) for p, o in zip(parts, offsets, strict=True)], typed
 
 

@@ -62,8 +62,13 @@ from .responses import Responder
 
 _NOT_BODY = frozenset({"self", "request_options", "accepts"})
 
-#: Each event the SDK would yield: its class and its JSON text.
-Plan = list[tuple[type, str]]
+class Plan(NamedTuple):
+    """The events the SDK would yield: each one's class and JSON text, in two columns
+    (a plan lives as long as its test, and 2 lists cost the garbage collector what a
+    pair per event would not)."""
+
+    classes: list[type]
+    texts: list[str]
 
 
 #: What answers a fast call, asked at each call: the player (None: let the SDK path
@@ -277,7 +282,8 @@ class _Planner:
         due = schedule(stream, responder.speed)
         headers = {**response.headers}
         headers.setdefault("content-type", "text/event-stream" if stream.format == "sse" else "application/stream+json")
-        return _Planned(plan, due[: len(plan)] if due is not None else None, started, response.status, headers, built)
+        due = due[: len(plan.texts)] if due is not None else None
+        return _Planned(plan, due, started, response.status, headers, built)
 
     def _plannable(self, player: Player, plans: _Plans, index: int) -> bool:
         if index not in plans:
@@ -293,16 +299,17 @@ class _Planner:
             return None
         events = stream.events
         builder = _Builder(self.api, self.unchecked)
-        checked = isinstance(events, EventBlock) and events.materialize_each(builder)
-        plan = plan_events(stream, self.api)
-        if plan is None:
-            return None
-        if not checked:  # the events were built before (or a line needed a closer look)
+        if isinstance(events, EventBlock) and events.materialize_each(builder):
+            plan = builder.plan()  # the block's check gave it every payload
+        else:  # the events were made before (or a line needed a closer look)
+            plan = plan_events(stream, self.api)
+            if plan is None:
+                return None
             builder = _Builder(self.api, self.unchecked)
-            for _, text in plan:
+            for text in plan.texts:
                 builder(text, json.loads(text))
-        built = builder.events(plan)
-        return (plan, built) if built is not None else None
+        built = builder.events(plan) if plan is not None else None
+        return (plan, built) if plan is not None and built is not None else None
 
     def http_response(self, planned: _Planned) -> Any:
         import httpx
@@ -332,7 +339,7 @@ def plan_events(stream: Stream, api: StreamKind) -> Plan | None:
     key = TYPE_KEYS[api]
     events = stream.events
     typed = isinstance(events, EventBlock) and events.typed
-    plan: Plan = []
+    plan = Plan([], [])
     for position, event in enumerate(events):
         if event.raw is not None:
             return None
@@ -351,7 +358,8 @@ def plan_events(stream: Stream, api: StreamKind) -> Plan | None:
         cls = classes.get(kind) if isinstance(kind, str) else None
         if cls is None:
             return None
-        plan.append((cls, event.data))
+        plan.classes.append(cls)
+        plan.texts.append(event.data)
     return plan
 
 
@@ -359,47 +367,61 @@ class _Builder:
     """Builds each event as the events block's check parses its payload
     (``EventBlock.materialize_each``), so that no payload is parsed twice and the
     payloads are never all alive at once (with the events, they would cost the
-    garbage collector a collection per replay). Its class is the one the payload's
-    type field names, as the SDK picks it; any failure stops the building, and the
-    SDK path plays the interaction. When the block was checked before, it is fed each
-    planned text and its parse instead."""
+    garbage collector a collection per replay), and makes the plan as it goes: the
+    block's events are then never made. Its class is the one the payload's type field
+    names, as the SDK picks it; any failure stops the building, and the SDK path plays
+    the interaction; so does an event after v2's ``[DONE]``, where the SDK stops. When
+    the block was checked before, it is fed each planned text and its parse instead."""
 
     def __init__(self, api: StreamKind, unchecked: bool) -> None:
         self.classes = event_classes(api)
         self.key = TYPE_KEYS[api]
         self.unchecked = unchecked
         self.built: list[Any] | None = []
+        self._plan = Plan([], [])
+        self._done = False
 
     def __call__(self, text: str | None, payload: Any) -> None:
         built = self.built
-        if built is None or text is None:  # failed before; v2's [DONE]
+        if built is None:  # failed before
+            return
+        if text is None or self._done:  # v2's [DONE]; anything after it
+            self.built = None if self._done else built
+            self._done = True
             return
         try:
             cls = self.classes[payload[self.key]]
             built.append(_build(cls, text, self.unchecked, payload))
         except Exception:  # any failure (an unknown type, the model's refusal): not fast
             self.built = None
+            return
+        self._plan.classes.append(cls)
+        self._plan.texts.append(text)
+
+    def plan(self) -> Plan | None:
+        """The plan of what it was given, or None when that cannot go fast."""
+        return self._plan if self.built is not None else None
 
     def events(self, plan: Plan) -> list[Any] | None:
         """The events built, when they are the plan's, class by class; else None."""
         built = self.built
-        if built is None or len(built) != len(plan):
+        if built is None or len(built) != len(plan.classes):
             return None
-        return built if all(type(e) is c for e, (c, _) in zip(built, plan, strict=True)) else None
+        return built if all(type(e) is c for e, c in zip(built, plan.classes, strict=True)) else None
 
 
 def _events(planned: _Planned, unchecked: bool) -> Iterator[Any]:
     built = planned.built
-    for position, (cls, text) in enumerate(paced(planned.plan, planned.due, planned.started)):
-        yield _take(built, position) if built is not None else _build(cls, text, unchecked)
+    classes, texts = planned.plan
+    for position in paced(range(len(texts)), planned.due, planned.started):
+        yield _take(built, position) if built is not None else _build(classes[position], texts[position], unchecked)
 
 
 async def _aevents(planned: _Planned, unchecked: bool) -> AsyncIterator[Any]:
     built = planned.built
-    position = 0
-    async for cls, text in apaced(planned.plan, planned.due, planned.started):
-        yield _take(built, position) if built is not None else _build(cls, text, unchecked)
-        position += 1
+    classes, texts = planned.plan
+    async for position in apaced(range(len(texts)), planned.due, planned.started):
+        yield _take(built, position) if built is not None else _build(classes[position], texts[position], unchecked)
 
 
 def _take(built: list[Any], position: int) -> Any:
