@@ -62,6 +62,7 @@ from .responses import Responder
 
 _NOT_BODY = frozenset({"self", "request_options", "accepts"})
 
+
 class Plan(NamedTuple):
     """The events the SDK would yield: each one's class and JSON text, in two columns
     (a plan lives as long as its test, and 2 lists cost the garbage collector what a
@@ -308,8 +309,10 @@ class _Planner:
             builder = _Builder(self.api, self.unchecked)
             for text in plan.texts:
                 builder(text, json.loads(text))
-        built = builder.events(plan) if plan is not None else None
-        return (plan, built) if plan is not None and built is not None else None
+        if plan is None:
+            return None
+        built = builder.events(plan)
+        return (plan, built) if built is not None else None
 
     def http_response(self, planned: _Planned) -> Any:
         import httpx
@@ -370,8 +373,9 @@ class _Builder:
     garbage collector a collection per replay), and makes the plan as it goes: the
     block's events are then never made. Its class is the one the payload's type field
     names, as the SDK picks it; any failure stops the building, and the SDK path plays
-    the interaction; so does an event after v2's ``[DONE]``, where the SDK stops. When
-    the block was checked before, it is fed each planned text and its parse instead."""
+    the interaction; so does an event after v2's ``[DONE]`` (what the SDK does with it
+    depends on its version). When the block was checked before, it is fed each planned
+    text and its parse instead."""
 
     def __init__(self, api: StreamKind, unchecked: bool) -> None:
         self.classes = event_classes(api)
@@ -385,8 +389,9 @@ class _Builder:
         built = self.built
         if built is None:  # failed before
             return
-        if text is None or self._done:  # v2's [DONE]; anything after it
-            self.built = None if self._done else built
+        if text is None or self._done:  # v2's [DONE]
+            if self._done:  # an event after it: cohere 7 stops at [DONE], 5.x reads on
+                self.built = None
             self._done = True
             return
         try:
