@@ -128,56 +128,70 @@ def plainly_shaped(block: str, *, ndjson: bool) -> bool:
 def _parse_well_formed(
     lines: list[str], ndjson: bool, each: Callable[[str | None, Any], None] | None = None
 ) -> tuple[list[WireEvent] | None, bool] | None:
-    """The common case, in comprehensions; None when any line is not plainly right.
+    """The common case, in one pass that keeps nothing per line but its strings; None
+    when any line is not plainly right.
 
     Loading is dominated by this (a 10,000-event cassette has 10,000 lines), so it
-    checks whole columns at once and leaves every doubt, and every error message,
-    to ``_parse_carefully``. With the events: whether each payload's type field is
-    its line's name (see ``read_block``).
+    leaves every doubt, and every error message, to ``_parse_carefully``. With the
+    events: whether each payload's type field is its line's name (see ``read_block``).
+    It holds no object per line while it goes (a line's split is let go at once): the
+    first replay builds its events as ``each`` is called, and whatever is alive then
+    is what the garbage collector's young collections walk and promote.
     """
     if not lines:
         return [], True
-    parts = [line.split(" ", 2) for line in lines]
-    if any(len(p) != 3 for p in parts):
-        if ndjson or any(len(p) != 3 and (len(p) != 2 or p[1] != DONE) for p in parts):
-            return None
-        parts = [p if len(p) == 3 else [p[0], DONE, None] for p in parts]  # type: ignore[list-item]
-    if {p[2][:1] for p in parts if p[2] is not None} != {"{"}:
-        return None
-    if ndjson and not all(f'"event_type":"{p[1]}"' in p[2] for p in parts):
-        return None
     key = "event_type" if ndjson else "type"
     typed = True
+    offsets: list[str] = []
+    names: list[str] = []
+    datas: list[str | None] = []
+    payloads = 0
     try:
-        for p in parts:
-            if p[2] is None:
-                if each is not None:
+        for line in lines:
+            parts = line.split(" ", 2)
+            if len(parts) != 3:
+                if ndjson or len(parts) != 2 or parts[1] != DONE:
+                    return None
+                offsets.append(parts[0])
+                if each is None:  # the events are made at the end, from these
+                    names.append(DONE)
+                    datas.append(None)
+                else:
                     each(None, None)
                 continue
-            payload = json.loads(p[2])
-            if too_deep(p[2]):
+            offset, name, data = parts
+            if data[:1] != "{" or (ndjson and f'"event_type":"{name}"' not in data):
                 return None
-            if typed and (type(payload) is not dict or payload.get(key) != p[1]):
+            payload = json.loads(data)
+            if too_deep(data):
+                return None
+            if typed and (type(payload) is not dict or payload.get(key) != name):
                 typed = False
-            if each is not None:
-                each(p[2], payload)
+            offsets.append(offset)
+            payloads += 1
+            if each is None:
+                names.append(name)
+                datas.append(data)
+            else:
+                each(data, payload)
     except (ValueError, RecursionError):
         return None
-    offset_texts = {p[0] for p in parts}
+    if not payloads:
+        return None  # only [DONE]s: the careful reading says what is wrong
+    offset_texts = set(offsets)
     if offset_texts == {"-"}:
-        return (None if each is not None else [WireEvent(p[1], p[2]) for p in parts]), typed
+        return (None if each is not None else [WireEvent(n, d) for n, d in zip(names, datas, strict=True)]), typed
     if "-" in offset_texts:
         return None
     try:
-        offsets = [float(p[0]) for p in parts]
+        values = [float(o) for o in offsets]
     except ValueError:
         return None
-    if not all(0.0 <= o <= MAX_OFFSET for o in offsets) or any(b < a for a, b in itertools.pairwise(offsets)):
+    if not all(0.0 <= o <= MAX_OFFSET for o in values) or any(b < a for a, b in itertools.pairwise(values)):
         return None
     if each is not None:
         return None, typed
-    return [WireEvent(p[1], p[2], None, o) for p, o in zip(parts, offsets, strict=True)], typed
-
+    return [WireEvent(n, d, None, o) for n, d, o in zip(names, datas, values, strict=True)], typed
 
 
 def _parse_carefully(lines: list[str], ndjson: bool) -> list[WireEvent]:
