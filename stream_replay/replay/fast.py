@@ -35,6 +35,10 @@ objects, never on a class:
   that method of that client (``install_fast_path`` says why), and the wrapper sees
   every call through the SDK path.
 
+Nor is anything that watches the HTTP layer: the fast path sends no request, so where
+httpx's ``send``, the client's event hooks or its transport's handler would see the SDK
+path's request (``_http_observed``), it steps aside for that client.
+
 PYTEST_DONT_REWRITE
 """
 
@@ -42,6 +46,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import inspect
 import json
 import os
@@ -83,12 +88,16 @@ def install_fast_path(client: Any, player: Player, responder: Responder, *, sour
     the pytest plugin's ``use_cassette`` changes it between calls of one client).
 
     Returns None when it is installed (or not wanted: with faults, every call goes
-    through the transport, where faults act), or the reason the fast path steps aside
-    for a method of this client: the SDK method it would replace is wrapped or replaced
-    (both reasons, joined by "; ", when both methods are).
+    through the transport, where faults act), or the reason the fast path steps aside:
+    for a method of this client, the SDK method it would replace is wrapped or replaced
+    (both reasons, joined by "; ", when both methods are); for the whole client, its
+    HTTP request is observed (``_http_observed``).
     """
     if responder.faults:
         return None
+    observed = _http_observed(client)
+    if observed is not None:
+        return observed
     chat: StreamKind = client_api(type(client))
     answering: Source = source if source is not None else lambda: (player, responder)
     reasons = []
@@ -154,6 +163,55 @@ def _seat(client: Any, name: str, original: Any) -> Callable[[Any], None] | None
     return None
 
 
+def _http_observed(client: Any) -> str | None:
+    """Why the HTTP request the SDK path would send for ``client`` is observed, or None.
+
+    The fast path sends no request, so whatever watches the HTTP layer would see the
+    SDK path's calls and miss the fast path's: httpx's ``send`` wrapped or replaced,
+    on the class or the instance (Sentry's and Datadog's httpx integrations replace
+    ``httpx.Client.send`` and ``AsyncClient.send``), event hooks on the client's httpx
+    client, or a request handler of its transports wrapped (OpenTelemetry's
+    ``instrument_client`` wraps the transport's ``handle_request`` on the instance).
+    Read when the client is built, like the SDK methods' wrappers.
+    """
+    import httpx
+
+    asynchronous = is_async_client(type(client))
+    base: type = httpx.AsyncClient if asynchronous else httpx.Client
+    wrapper = getattr(client, "_client_wrapper", None)
+    http = getattr(getattr(wrapper, "httpx_client", None), "httpx_client", None)
+    cls = type(http) if isinstance(http, base) else base
+    own = getattr(http, "__dict__", {})
+    send = own["send"] if "send" in own else getattr(cls, "send", None)
+    if "send" in own or not (type(send) is types.FunctionType and _package_file("httpx", send.__code__.co_filename)):
+        where = f"{cls.__module__}.{cls.__qualname__}.send"
+        return _http_stepped_aside(client, f"{where} is wrapped or replaced ({_describe(send)})")
+    hooks = getattr(http, "event_hooks", None)
+    hooked = [kind for kind, found in hooks.items() if found] if isinstance(hooks, dict) else []
+    if hooked:
+        return _http_stepped_aside(client, f"its httpx client has {' and '.join(hooked)} event hooks")
+    handler = "handle_async_request" if asynchronous else "handle_request"
+    mounts = getattr(http, "_mounts", None)
+    for transport in [getattr(http, "_transport", None), *(mounts.values() if isinstance(mounts, dict) else ())]:
+        if transport is None:
+            continue
+        kind = type(transport)
+        on_class = getattr(kind, handler, None)
+        if handler in getattr(transport, "__dict__", {}) or type(on_class) is not types.FunctionType:
+            method = getattr(transport, handler, None)
+            return _http_stepped_aside(
+                client, f"the {handler} of its {kind.__module__}.{kind.__qualname__} is wrapped ({_describe(method)})"
+            )
+    return None
+
+
+def _http_stepped_aside(client: Any, why: str) -> str:
+    return (
+        f"{why}, and the fast path sends no HTTP request: the fast path stepped aside for "
+        f"{type(client).__qualname__} clients, whose calls went through the SDK and httpx"
+    )
+
+
 def _stepped_aside(cls: type, owner: type, name: str, method: Any) -> str:
     return (
         f"{owner.__module__}.{owner.__qualname__}.{name} is wrapped or replaced "
@@ -180,19 +238,19 @@ _CONTEXTLIB_HELPERS = frozenset(
 
 
 @functools.cache
-def _sdk_folder() -> str:
-    import cohere
-
-    return os.path.dirname(os.path.abspath(cohere.__file__)) + os.sep
+def _package_folder(package: str) -> str:
+    module = importlib.import_module(package)
+    return os.path.dirname(os.path.abspath(module.__file__ or "")) + os.sep
 
 
 def _inside_sdk(fn: types.FunctionType) -> bool:
-    return _sdk_file(fn.__code__.co_filename)
+    return _package_file("cohere", fn.__code__.co_filename)
 
 
 @functools.lru_cache(maxsize=256)
-def _sdk_file(filename: str) -> bool:
-    return os.path.abspath(filename).startswith(_sdk_folder())
+def _package_file(package: str, filename: str) -> bool:
+    """Whether ``filename`` is a file of the installed ``package`` (cohere, httpx)."""
+    return os.path.abspath(filename).startswith(_package_folder(package))
 
 
 def _sdk_function(method: Any) -> types.FunctionType | None:
@@ -214,9 +272,12 @@ def _sdk_function(method: Any) -> types.FunctionType | None:
 
 
 def _describe(method: Any) -> str:
+    """Who wrapped or replaced a method, from the code that runs: a replacement made with
+    ``functools.wraps`` (Sentry's) carries the name and module of what it replaced."""
     fn = method.__func__ if type(method) is types.MethodType else method
     if type(fn) is types.FunctionType:
-        return f"by {fn.__module__}.{fn.__qualname__}"
+        code = fn.__code__
+        return f"by {fn.__globals__.get('__name__', '?')}.{getattr(code, 'co_qualname', code.co_name)}"
     return f"by a {type(fn).__module__}.{type(fn).__qualname__}"
 
 
