@@ -102,6 +102,12 @@ _MAX_DEPTH = 16
 _PRINTABLE_ASCII = bytes(range(0x20, 0x7F)) + b"\n"
 #: Keys already found to be plain strings (they repeat from file to file); bounded.
 _PLAIN_KEYS: set[str] = set()
+#: Short scalars already read, with their values (``POST``, ``sse``, a header's value:
+#: they repeat from file to file); bounded in number and length. Only immutable values:
+#: never ``[]`` or ``{}``.
+_SCALARS: dict[str, Any] = {}
+_CACHED = 2048
+_CACHED_LENGTH = 256
 
 
 class _GiveUp(Exception):
@@ -145,6 +151,15 @@ def _resolved(value: str) -> Any:
 
 def _scalar(text: str) -> Any:
     """A one-line scalar (what follows ``key: `` or ``- ``)."""
+    if text in _SCALARS:
+        return _SCALARS[text]
+    value = _read_scalar(text)
+    if len(text) <= _CACHED_LENGTH and len(_SCALARS) < _CACHED and type(value) not in (list, dict):
+        _SCALARS[text] = value
+    return value
+
+
+def _read_scalar(text: str) -> Any:
     if text[:1] == "'":
         if len(text) < 2 or text[-1] != "'":
             raise _GiveUp  # wrapped over lines, or text after it
@@ -211,7 +226,8 @@ def _document(lines: list[str]) -> dict[str, Any]:
             if item[:1] == " " or len(stack) > _MAX_DEPTH:
                 raise _GiveUp  # the item's own indentation decides where its keys stand
             if ": " not in item and item[-1:] != ":":  # a scalar item, not a mapping's first key
-                item, at = _folded(lines, at, indent, item)
+                if _continues(lines, at, indent):
+                    item, at = _folded(lines, at, indent, item)
                 top.append(_scalar(item))
                 continue
             mapping: dict[str, Any] = {}
@@ -223,9 +239,11 @@ def _document(lines: list[str]) -> dict[str, Any]:
         if colon < 0:
             if content[-1] != ":":
                 raise _GiveUp
-            key, value = _key(content[:-1]), ""
+            key, value = content[:-1], ""
         else:
-            key, value = _key(content[:colon]), content[colon + 2 :].lstrip(" ")
+            key, value = content[:colon], content[colon + 2 :].lstrip(" ")
+        if key not in _PLAIN_KEYS:
+            key = _key(key)
         if key in top:
             raise _GiveUp  # PyYAML's reader refuses it, saying where
         if not value:
@@ -233,11 +251,22 @@ def _document(lines: list[str]) -> dict[str, Any]:
         elif value == "|" or value == "|-" or value == "|+":
             top[key], at = _literal(lines, at, indent, value[1:])
         else:
-            value, at = _folded(lines, at, indent, value)
+            if _continues(lines, at, indent):
+                value, at = _folded(lines, at, indent, value)
             top[key] = _scalar(value)
     if pending is not None or not root:
         raise _GiveUp  # an empty value; or no document at all (PyYAML gives None)
     return root
+
+
+def _continues(lines: list[str], at: int, indent: int) -> bool:
+    """Whether the line at ``at`` continues a scalar whose key or dash is at ``indent``
+    (more indented, not blank): only then is ``_folded`` needed."""
+    if at >= len(lines):
+        return False
+    line = lines[at]
+    content = line.lstrip(" ")
+    return bool(content) and len(line) - len(content) > indent
 
 
 def _folded(lines: list[str], at: int, indent: int, first: str) -> tuple[str, int]:
