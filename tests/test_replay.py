@@ -504,15 +504,13 @@ def test_the_fast_path_builds_a_first_replay_from_the_payloads_loading_parsed(mo
     import stream_replay.replay.fast as fast_module
 
     parsed_texts: list[str] = []
-    real = json.loads
+    real = fast_module.loads_json
 
-    class CountingJson:
-        @staticmethod
-        def loads(text: str) -> Any:
-            parsed_texts.append(text)
-            return real(text)
+    def counting(text: str) -> Any:
+        parsed_texts.append(text)
+        return real(text)
 
-    monkeypatch.setattr(fast_module, "json", CountingJson)
+    monkeypatch.setattr(fast_module, "loads_json", counting)
     co = replay_client(load_cassette(V2_TEXT), fast=True, allow_repeats=True)
     first = [
         e.model_dump()

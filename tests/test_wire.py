@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -22,6 +23,7 @@ from stream_replay.cassette import (
 from stream_replay.cassette.lines import format_block, parse_block
 from stream_replay.wire import DONE, WireEvent, decode, encode, encode_event
 from stream_replay.wire.jsontext import dumps_v1, dumps_v2
+from stream_replay.wire.jsontext import loads as loads_json
 from tests.support.corpus import CASSETTES, STREAMS_DIR, needs_corpus
 
 
@@ -212,3 +214,62 @@ def test_any_stream_survives_a_whole_cassette_save_and_load(parts: list[bytes], 
     loaded = loads_cassette(dumps_cassette(cassette))
     again = loaded.interactions[0].response.stream
     assert again is not None and again.body() == body
+
+
+# ------------------------------------------- loads: json.loads, without its wrapper
+
+#: Texts where only json.loads can say what they are: whitespace around, errors, depth.
+JSON_CORNERS = [
+    ' {"a":1}',
+    '{"a":1} ',
+    '{"a":1}\n',
+    '{"a":1}{"b":2}',
+    '{"a":1',
+    '{"a":}',
+    "",
+    "\ufeff{}",
+    "[" * 100_000,
+    '{"a":NaN,"b":-Infinity,"c":1e400,"d":12345678901234567890}',
+    '{"a":1,"a":2}',
+    '{"a":"\\ud83d\\ude00","b":"\\u0000"}',
+    '"just a string"',
+    "nul",
+    "[1, 2, 3]",
+]
+
+
+def loads_outcome(load: Any, text: str) -> tuple[str, Any]:
+    try:
+        return "value", load(text)
+    except (ValueError, RecursionError) as exc:
+        return type(exc).__name__, str(exc)
+
+
+@pytest.mark.parametrize("text", JSON_CORNERS)
+def test_loads_is_json_loads_on_every_corner(text: str) -> None:
+    got = loads_outcome(loads_json, text)
+    expected = loads_outcome(json.loads, text)
+    assert repr(got) == repr(expected)  # repr: NaN equals itself there, and the types show
+
+
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.floats() | st.integers() | st.text(),
+        lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),
+    )
+)
+@settings(max_examples=300)
+def test_loads_is_json_loads_on_any_json(value: Any) -> None:
+    for text in (
+        json.dumps(value),
+        json.dumps(value, ensure_ascii=False, separators=(",", ":")),
+        json.dumps(value, indent=1),
+    ):
+        assert repr(loads_json(text)) == repr(json.loads(text))
+
+
+@needs_corpus
+def test_loads_is_json_loads_on_every_corpus_event() -> None:
+    texts = [e.data for p, fmt in corpus_bodies() for e in decode(p.read_bytes(), fmt) if e.data is not None]  # type: ignore[arg-type]
+    assert len(texts) > 5_000
+    assert all(loads_json(text) == json.loads(text) for text in texts)

@@ -23,6 +23,7 @@ from typing import Any
 
 from ..wire import WireEvent, encode_event
 from ..wire.events import DONE
+from ..wire.jsontext import loads as loads_json
 from ..wire.ndjson import decode_line
 from ..wire.sse import decode_block
 
@@ -162,7 +163,7 @@ def _parse_well_formed(
             offset, name, data = parts
             if data[:1] != "{" or (ndjson and f'"event_type":"{name}"' not in data):
                 return None
-            payload = json.loads(data)
+            payload = loads_json(data)
             if too_deep(data):
                 return None
             if typed and (type(payload) is not dict or payload.get(key) != name):

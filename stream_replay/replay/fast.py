@@ -60,6 +60,7 @@ from ..cassette.eventblock import EventBlock
 from ..cassette.model import Stream
 from ..sdk import STREAM_METHODS, StreamKind, client_api, event_classes, is_async_client
 from ..wire.events import TYPE_KEYS
+from ..wire.jsontext import loads as loads_json
 from .matching import RequestView, view
 from .pacing import apaced, paced, schedule
 from .player import Player
@@ -369,7 +370,7 @@ class _Planner:
                 return None
             builder = _Builder(self.api, self.unchecked)
             for text in plan.texts:
-                builder(text, json.loads(text))
+                builder(text, loads_json(text))
         if plan is None:
             return None
         built = builder.events(plan)
@@ -415,7 +416,7 @@ def plan_events(stream: Stream, api: StreamKind) -> Plan | None:
             kind: Any = event.name
         else:
             try:
-                data = json.loads(event.data)
+                data = loads_json(event.data)
             except ValueError:
                 return None
             kind = data.get(key) if isinstance(data, dict) else None
@@ -502,7 +503,7 @@ def _build(cls: type, text: str, unchecked: bool, parsed: Any = None) -> Any:
     does: validated; where the model refuses it, built unchecked if the SDK method does
     that (``_builds_unchecked``), else the model's error is raised."""
     try:
-        return cls.model_validate(parsed if parsed is not None else json.loads(text))  # type: ignore[attr-defined]
+        return cls.model_validate(parsed if parsed is not None else loads_json(text))  # type: ignore[attr-defined]
     except ValueError:
         if not unchecked:
             raise
