@@ -11,8 +11,10 @@ PYTEST_DONT_REWRITE
 from __future__ import annotations
 
 import functools
+import importlib
 import inspect
 import os
+import types
 import typing
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -23,6 +25,7 @@ from .wire.events import TYPE_KEYS
 
 class UnsupportedClientError(StreamReplayError, TypeError):
     """A cohere client stream_replay cannot serve faithfully (Bedrock, SageMaker, OCI)."""
+
 
 Api = Literal["v1", "v2"]
 
@@ -52,6 +55,22 @@ def _dist_version() -> str:
         return "unknown"
 
 
+#: Where each client class is defined, in every supported SDK version.
+_CLIENT_MODULES = {
+    "Client": "cohere.client",
+    "AsyncClient": "cohere.client",
+    "ClientV2": "cohere.client_v2",
+    "AsyncClientV2": "cohere.client_v2",
+}
+
+
+def sdk_client(name: str) -> type:
+    """The SDK's own client class ``name`` (``ClientV2``...), from the module defining it:
+    not ``cohere.<name>``, which a test may have replaced (``monkeypatch.setattr(cohere,
+    "ClientV2", ...)`` to hand the code under test a replay client)."""
+    return getattr(importlib.import_module(_CLIENT_MODULES[name]), name)  # type: ignore[no-any-return]
+
+
 def client_api(cls: type) -> Api:
     """``v2`` for ``ClientV2``/``AsyncClientV2`` (and subclasses), ``v1`` for the others."""
     return _client_kind(cls)[0]
@@ -66,20 +85,17 @@ def _client_kind(cls: Any) -> tuple[Api, bool]:
     """A client class's API and whether it is async, once per class: cohere 7 resolves
     each class name it exports through its module's ``__getattr__`` and ``importlib``
     (microseconds a lookup, and every client of a test asks)."""
-    import cohere
-
-    api: Api = "v2" if issubclass(cls, (cohere.ClientV2, cohere.AsyncClientV2)) else "v1"
-    return api, issubclass(cls, (cohere.AsyncClient, cohere.AsyncClientV2))
+    v2, async_v1, async_v2 = sdk_client("ClientV2"), sdk_client("AsyncClient"), sdk_client("AsyncClientV2")
+    api: Api = "v2" if issubclass(cls, (v2, async_v2)) else "v1"
+    return api, issubclass(cls, (async_v1, async_v2))
 
 
 def client_class(cls: Any) -> type:
     """``cls`` (default ``cohere.ClientV2``) if it is one of the four cohere client
     classes or a subclass; a ``TypeError`` saying which are accepted otherwise (and an
     ``UnsupportedClientError`` for the other platforms' clients)."""
-    import cohere
-
-    chosen = cls if cls is not None else cohere.ClientV2
-    if not (isinstance(chosen, type) and issubclass(chosen, (cohere.Client, cohere.AsyncClient))):
+    chosen = cls if cls is not None else sdk_client("ClientV2")
+    if not (isinstance(chosen, type) and issubclass(chosen, (sdk_client("Client"), sdk_client("AsyncClient")))):
         raise TypeError(f"client must be cohere.ClientV2, AsyncClientV2, Client or AsyncClient, got {chosen!r}")
     refuse_other_platform(chosen)
     return chosen
@@ -129,9 +145,7 @@ def sdk_base_url(client_kwargs: dict[str, Any], cls: type | None = None) -> str:
     if "base_url" in client_kwargs:
         base = client_kwargs["base_url"]
     else:
-        import cohere
-
-        parameter = inspect.signature(cls or cohere.Client).parameters.get("base_url")
+        parameter = inspect.signature(cls or sdk_client("Client")).parameters.get("base_url")
         base = parameter.default if parameter is not None else None
     if isinstance(base, str) and base:
         return base
@@ -190,11 +204,10 @@ def _union_members(annotation: Any) -> list[type]:
 @functools.cache
 def event_classes(kind: StreamKind) -> dict[str, type]:
     """Event type name to the SDK's class, for the installed SDK: the members of the
-    union that the stream's method (``STREAM_METHODS``) is annotated to yield."""
-    import cohere
-
+    union that the stream's method (``STREAM_METHODS``) is annotated to yield: the SDK's
+    own method (``_sdk_method``), whatever wraps or replaces it, or the client, now."""
     owner, name, _ = STREAM_METHODS[kind]
-    method = getattr(getattr(cohere, owner), name)
+    method = _sdk_method(sdk_client(owner), name)
     annotation = inspect.signature(method).return_annotation
     if isinstance(annotation, str):
         annotation = typing.get_type_hints(method)["return"]
@@ -214,6 +227,20 @@ def event_classes(kind: StreamKind) -> dict[str, type]:
     if not classes:
         raise RuntimeError(f"stream_replay could not find the {kind} stream event classes in cohere {sdk_version()}")
     return classes
+
+
+def _sdk_method(cls: type, name: str) -> Any:
+    """``cls.name`` as the SDK defines it: the first function along the class's MRO that,
+    once unwrapped (``functools.wraps``, ``wrapt``), is defined in the SDK; a tracer's
+    wrapper or ``mock.patch.object`` on the class would hide its annotations."""
+    for owner in cls.__mro__:
+        found = vars(owner).get(name)
+        if found is None:
+            continue
+        function = inspect.unwrap(found)
+        if isinstance(function, types.FunctionType) and function.__module__.split(".")[0] == "cohere":
+            return function
+    return getattr(cls, name)
 
 
 def sdk_kwargs(method: Any, body: dict[str, Any]) -> dict[str, Any]:

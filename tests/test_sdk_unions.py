@@ -20,16 +20,27 @@ from __future__ import annotations
 
 import dataclasses
 from typing import Any
+from unittest import mock
 
 import cohere
 import pytest
 
-from stream_replay import replay_client, validate_stream
+from stream_replay import collect, load_cassette, replay_client, validate_stream
 from stream_replay.analysis.assemble import Collector, StreamResult
 from stream_replay.analysis.handling import HANDLING
 from stream_replay.replay import fast as fast_module
-from stream_replay.sdk import StreamKind, event_classes, sdk_version
+from stream_replay.sdk import (
+    StreamKind,
+    _client_kind,
+    client_api,
+    client_class,
+    event_classes,
+    is_async_client,
+    sdk_client,
+    sdk_version,
+)
 from stream_replay.wire.events import event_type
+from tests.support.corpus import CASSETTES, chat_kwargs
 from tests.support.union_samples import Sample, arguments, cassette, samples
 
 KINDS: list[StreamKind] = ["v1", "v2", "generate"]
@@ -38,6 +49,7 @@ SAMPLES = samples(INSTALLED)
 
 #: Fields every event feeds (each one's arrival), not what the table is about.
 EVERY_EVENT = {"events", "timing", "api", "endpoint"}
+V2_TEXT = CASSETTES / "v2_text.yaml"
 
 
 def replay(sample: Sample, fast: bool) -> list[Any]:
@@ -116,3 +128,29 @@ def test_the_grammar_accepts_each_event_where_its_rule_puts_it(sample: Sample) -
     assert stream is not None
     assert validate_stream(stream.events) == []
     assert validate_stream(replay(sample, fast=False)) == []
+
+
+def test_the_sdk_s_classes_are_its_own_whatever_a_test_put_in_their_place(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests hand code under test a replay client by replacing ``cohere.ClientV2`` (the
+    seed snippets' tests do), and mock or wrap ``chat_stream`` on the class. The event
+    classes, a class's API and the accepted clients are still the SDK's own, whenever
+    they are first asked for (they are cached: asked first under a patch, they stay)."""
+    real = {name: sdk_client(name) for name in ("Client", "AsyncClient", "ClientV2", "AsyncClientV2")}
+    replay: Any = replay_client(V2_TEXT, real["ClientV2"])
+    for name in real:
+        monkeypatch.setattr(cohere, name, lambda *args, **kwargs: replay)
+    monkeypatch.setattr(real["ClientV2"], "chat_stream", mock.Mock(name="chat_stream"))
+    monkeypatch.setattr(real["Client"], "chat_stream", mock.Mock(name="chat_stream"))
+    event_classes.cache_clear()
+    _client_kind.cache_clear()
+    try:
+        assert {kind: event_classes(kind) for kind in KINDS} == INSTALLED
+        assert [client_api(cls) for cls in real.values()] == ["v1", "v1", "v2", "v2"]
+        assert [is_async_client(cls) for cls in real.values()] == [False, True, False, True]
+        assert client_class(None) is real["ClientV2"]
+        monkeypatch.undo()  # the replay client streams through the SDK's own method again
+        result = collect(replay.chat_stream(**chat_kwargs(load_cassette(V2_TEXT))))
+        assert result.finish_reason == "COMPLETE" and result.text
+    finally:
+        event_classes.cache_clear()
+        _client_kind.cache_clear()

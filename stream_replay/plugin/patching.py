@@ -80,13 +80,13 @@ def _targets() -> list[tuple[type, str, Callable[[Any], Any]]]:
     """What is patched: the four clients' constructors (those that define one) and the
     SDK's HTTP clients' ``request`` and ``stream``, each with the maker of its wrapper
     (found once: two thirds of what installing the patch cost a test)."""
-    import cohere
     from cohere.core import http_client
 
-    from ..sdk import is_async_client
+    from ..sdk import is_async_client, sdk_client
 
     targets: list[tuple[type, str, Callable[[Any], Any]]] = []
-    for client in (cohere.Client, cohere.AsyncClient, cohere.ClientV2, cohere.AsyncClientV2):
+    for name in ("Client", "AsyncClient", "ClientV2", "AsyncClientV2"):  # the SDK's own, whatever cohere.X is now
+        client = sdk_client(name)
         if "__init__" in vars(client):
             targets.append((client, "__init__", lambda original: _constructor(original, is_async_client)))
     for http, asynchronous in ((http_client.HttpClient, False), (http_client.AsyncHttpClient, True)):
