@@ -82,9 +82,8 @@ def is_async_client(cls: type) -> bool:
 
 @functools.lru_cache(maxsize=64)
 def _client_kind(cls: Any) -> tuple[Api, bool]:
-    """A client class's API and whether it is async, once per class: cohere 7 resolves
-    each class name it exports through its module's ``__getattr__`` and ``importlib``
-    (microseconds a lookup, and every client of a test asks)."""
+    """A client class's API and whether it is async, once per class (every client of a
+    test asks, and each of the SDK's classes is looked up through ``importlib``)."""
     v2, async_v1, async_v2 = sdk_client("ClientV2"), sdk_client("AsyncClient"), sdk_client("AsyncClientV2")
     api: Api = "v2" if issubclass(cls, (v2, async_v2)) else "v1"
     return api, issubclass(cls, (async_v1, async_v2))
@@ -238,7 +237,7 @@ def _sdk_method(cls: type, name: str) -> Any:
         if found is None:
             continue
         function = inspect.unwrap(found)
-        if isinstance(function, types.FunctionType) and function.__module__.split(".")[0] == "cohere":
+        if isinstance(function, types.FunctionType) and (function.__module__ or "").split(".")[0] == "cohere":
             return function
     return getattr(cls, name)
 
