@@ -237,9 +237,27 @@ def _sdk_method(cls: type, name: str) -> Any:
         if found is None:
             continue
         function = inspect.unwrap(found)
-        if isinstance(function, types.FunctionType) and (function.__module__ or "").split(".")[0] == "cohere":
+        if defined_in("cohere", function):
             return function
     return getattr(cls, name)
+
+
+def defined_in(package: str, function: Any) -> bool:
+    """Whether ``function`` is a plain function whose code is in the installed ``package``
+    (cohere, httpx): its file, not its ``__module__``, which ``functools.wraps`` copies
+    onto a replacement."""
+    return type(function) is types.FunctionType and _package_file(package, function.__code__.co_filename)
+
+
+@functools.lru_cache(maxsize=256)
+def _package_file(package: str, filename: str) -> bool:
+    return os.path.abspath(filename).startswith(_package_folder(package))
+
+
+@functools.cache
+def _package_folder(package: str) -> str:
+    module = importlib.import_module(package)
+    return os.path.dirname(os.path.abspath(module.__file__ or "")) + os.sep
 
 
 def sdk_kwargs(method: Any, body: dict[str, Any]) -> dict[str, Any]:

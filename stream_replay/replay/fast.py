@@ -46,10 +46,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import importlib
 import inspect
 import json
-import os
 import time
 import types
 import weakref
@@ -58,7 +56,7 @@ from typing import Any, NamedTuple
 
 from ..cassette.eventblock import EventBlock
 from ..cassette.model import Stream
-from ..sdk import STREAM_METHODS, StreamKind, client_api, event_classes, is_async_client
+from ..sdk import STREAM_METHODS, StreamKind, client_api, defined_in, event_classes, is_async_client
 from ..wire.events import TYPE_KEYS
 from ..wire.jsontext import loads as loads_json
 from .matching import RequestView, view
@@ -155,7 +153,7 @@ def _seat(client: Any, name: str, original: Any) -> Callable[[Any], None] | None
     own = vars(client).get(name)
     if own is None:
         return lambda fast: setattr(client, name, fast)
-    if type(own) is not types.FunctionType or not _inside_sdk(own):
+    if not defined_in("cohere", own):
         return None
     for cell in own.__closure__ or ():
         held = cell.cell_contents
@@ -184,7 +182,7 @@ def _http_observed(client: Any) -> str | None:
     cls = type(http) if isinstance(http, base) else base
     own = getattr(http, "__dict__", {})
     send = own["send"] if "send" in own else getattr(cls, "send", None)
-    if "send" in own or not (type(send) is types.FunctionType and _package_file("httpx", send.__code__.co_filename)):
+    if "send" in own or not defined_in("httpx", send):
         where = f"{cls.__module__}.{cls.__qualname__}.send"
         return _http_stepped_aside(client, f"{where} is wrapped or replaced ({_describe(send)})")
     hooks = getattr(http, "event_hooks", None)
@@ -238,22 +236,6 @@ _CONTEXTLIB_HELPERS = frozenset(
 )
 
 
-@functools.cache
-def _package_folder(package: str) -> str:
-    module = importlib.import_module(package)
-    return os.path.dirname(os.path.abspath(module.__file__ or "")) + os.sep
-
-
-def _inside_sdk(fn: types.FunctionType) -> bool:
-    return _package_file("cohere", fn.__code__.co_filename)
-
-
-@functools.lru_cache(maxsize=256)
-def _package_file(package: str, filename: str) -> bool:
-    """Whether ``filename`` is a file of the installed ``package`` (cohere, httpx)."""
-    return os.path.abspath(filename).startswith(_package_folder(package))
-
-
 def _sdk_function(method: Any) -> types.FunctionType | None:
     """The function defined in the installed cohere package that ``method`` is a bound
     method of (possibly through ``contextlib``'s context-manager decorators); None when
@@ -264,7 +246,7 @@ def _sdk_function(method: Any) -> types.FunctionType | None:
     for _ in range(3):
         if type(fn) is not types.FunctionType:
             return None
-        if _inside_sdk(fn):
+        if defined_in("cohere", fn):
             return fn
         if fn.__code__ not in _CONTEXTLIB_HELPERS:
             return None
