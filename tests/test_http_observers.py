@@ -202,31 +202,55 @@ def test_the_same_client_without_hooks_takes_the_fast_path(monkeypatch: pytest.M
 
 # ----------------------------------------------------------------- the real Sentry SDK
 
-#: Run in a process of its own: Sentry's integrations patch httpx and the SDK for good.
-SENTRY_SCRIPT = """
-import asyncio, json, logging, sys
-import cohere, sentry_sdk
+#: Sentry initialised with its default integrations and a transport that keeps what it
+#: would send; ``captured_spans()``: the ``[op, description]`` of every span sent since.
+#: The start of both programs below, each run in a process of its own (Sentry's
+#: integrations patch httpx and the SDK for good).
+SENTRY_CAPTURE = """
+import sentry_sdk
 from sentry_sdk.transport import Transport
-from stream_replay import load_cassette, replay_client
-from tests.support.corpus import CASSETTES, chat_kwargs
 
-envelopes = []
+ENVELOPES = []
+
 
 class Captured(Transport):
     def capture_envelope(self, envelope):
-        envelopes.append(envelope)
+        ENVELOPES.append(envelope)
+
+
+sentry_sdk.init(dsn="http://key@127.0.0.1:9/1", transport=Captured, traces_sample_rate=1.0)
+
+
+def captured_spans():
+    sentry_sdk.flush()
+    spans = []
+    for envelope in ENVELOPES:
+        for item in envelope.items:
+            payload = item.payload.json
+            if payload and payload.get("type") == "transaction":
+                spans += [[span["op"], span.get("description")] for span in payload["spans"]]
+    ENVELOPES.clear()
+    return spans
+"""
+
+SENTRY_SCRIPT = (
+    SENTRY_CAPTURE
+    + """
+import asyncio, json, logging
+import cohere
+from stream_replay import load_cassette, replay_client
+from tests.support.corpus import CASSETTES, chat_kwargs
 
 notes = []
 handler = logging.Handler()
 handler.emit = lambda record: notes.append(record.getMessage())
 logging.getLogger("stream_replay").addHandler(handler)
-sentry_sdk.init(dsn="http://key@127.0.0.1:9/1", transport=Captured, traces_sample_rate=1.0)
 
 def spans_of(cls, fast):
     api = "v2" if cls in (cohere.ClientV2, cohere.AsyncClientV2) else "v1"
     cassette = load_cassette(CASSETTES / f"{api}_text.yaml")
     kwargs = chat_kwargs(cassette)
-    envelopes.clear()
+    captured_spans()  # nothing sent before counts
     client = replay_client(cassette, cls, fast=fast)
     with sentry_sdk.start_transaction(name="chat"):
         if cls in (cohere.AsyncClient, cohere.AsyncClientV2):
@@ -235,14 +259,7 @@ def spans_of(cls, fast):
             events = asyncio.run(consume())
         else:
             events = list(client.chat_stream(**kwargs))
-    sentry_sdk.flush()
-    spans = []
-    for envelope in envelopes:
-        for item in envelope.items:
-            payload = item.payload.json
-            if payload and payload.get("type") == "transaction":
-                spans += [[span["op"], span.get("description")] for span in payload["spans"]]
-    return {"events": len(events), "spans": spans}
+    return {"events": len(events), "spans": captured_spans()}
 
 result = {}
 for cls in (cohere.ClientV2, cohere.AsyncClientV2, cohere.Client, cohere.AsyncClient):
@@ -250,6 +267,7 @@ for cls in (cohere.ClientV2, cohere.AsyncClientV2, cohere.Client, cohere.AsyncCl
 result["notes"] = notes
 print(json.dumps(result))
 """
+)
 
 
 @pytest.fixture(scope="module")
@@ -281,37 +299,17 @@ def test_sentry_is_named_once_per_class_where_the_fast_path_stepped_aside(sentry
         assert note.startswith(f"stream_replay: {base}.send is wrapped or replaced (by sentry_sdk.")
 
 
-SENTRY_CONFTEST = """
+SENTRY_CONFTEST = (
+    SENTRY_CAPTURE
+    + """
 import pytest
-import sentry_sdk
-from sentry_sdk.transport import Transport
-
-ENVELOPES = []
-
-
-class Captured(Transport):
-    def capture_envelope(self, envelope):
-        ENVELOPES.append(envelope)
-
-
-sentry_sdk.init(dsn="http://key@127.0.0.1:9/1", transport=Captured, traces_sample_rate=1.0)
 
 
 @pytest.fixture
 def http_spans():
-    def spans():
-        sentry_sdk.flush()
-        found = []
-        for envelope in ENVELOPES:
-            for item in envelope.items:
-                payload = item.payload.json
-                if payload and payload.get("type") == "transaction":
-                    found += [span["description"] for span in payload["spans"] if span["op"] == "http.client"]
-        ENVELOPES.clear()
-        return found
-
-    return spans
+    return lambda: [description for op, description in captured_spans() if op == "http.client"]
 """
+)
 
 SENTRY_TESTS = """
 import sentry_sdk
