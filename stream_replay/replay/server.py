@@ -1013,8 +1013,11 @@ class _Handler(BaseHTTPRequestHandler):
         return f"{_printable(command)} {_printable(path)}"
 
 
-class _Terminated(Exception):
-    """SIGTERM arrived (raised by ``serve``'s handler, like ``KeyboardInterrupt``)."""
+class _Terminated(BaseException):
+    """SIGTERM arrived (raised by ``serve``'s handler, like ``KeyboardInterrupt``, and
+    like it not an ``Exception``: the signal can land while the main thread is inside
+    socketserver's ``process_request``, whose ``except Exception`` would log it and
+    serve on)."""
 
 
 def serve(
