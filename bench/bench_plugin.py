@@ -14,9 +14,16 @@ the last event. They differ only in how the answer is served:
 - ``sdk``: ``@pytest.mark.stream_replay``, our cassette per test (the SDK path);
 - ``fast``: the same with ``{"fast": True}`` from the ``stream_replay_config`` fixture.
 
-Each suite runs as its own ``python -m pytest`` process, in turns, several times; the
-marginal cost per test is (suite - baseline) / 200 on the medians. Goals: ``sdk`` within
-1.2x of ``mock``'s per-test cost, ``fast`` at most 0.08x of ``vcrpy``'s.
+Each suite runs as its own ``python -m pytest`` process, in rounds; the marginal cost per
+test is (suite - baseline) / 200 on the medians. Goals: ``sdk`` within 1.2x of ``mock``'s
+per-test cost, ``fast`` at most 0.08x of ``vcrpy``'s.
+
+In each round, every suite runs about as long as vcrpy's suite runs once (the number of
+its runs per round is set from the warm-up, as pyperf calibrates its loops), its runs
+interleaved with the others'. The short suites need the samples: the fast path's cost is
+the difference of two runs of about a second that the machine's noise moves by a tenth
+each. Beside each ratio, a bootstrap interval (the runs of each suite resampled) shows how
+far that noise leaves it uncertain.
 
 With ``--instructions``, each suite also runs once under valgrind (cachegrind, no
 cache simulation), and the same ratios are given in instructions executed: a count
@@ -25,6 +32,8 @@ the code. It is not the goal's measure: it leaves out what memory costs (the gar
 collector's walks, cache misses), which is where the wall clock's ratios differ.
 
     python bench/bench_plugin.py [--tests 200] [--repeats 5] [--cassette v2_text] [--instructions]
+
+``--repeats`` is the number of rounds.
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import re
 import shutil
 import statistics
@@ -173,6 +183,30 @@ def _run(folder: Path) -> tuple[float, float, float]:
     return elapsed, median, elapsed - median * len(values)
 
 
+def _runs_per_round(warm: dict[str, float]) -> dict[str, int]:
+    """How many times each suite runs in a round: about as long, in all, as the longest
+    suite's one run (at most 8 runs), from the warm-up's times."""
+    longest = max(warm.values())
+    return {kind: max(1, min(8, round(longest / seconds))) for kind, seconds in warm.items()}
+
+
+def _interval(samples: dict[str, list[float]], kind: str, peer: str, rounds: int = 2000) -> tuple[float, float]:
+    """The 5th and 95th percentiles of ``kind``'s per-test cost over ``peer``'s, each
+    suite's runs resampled with replacement (a fixed seed: the same runs give the same
+    interval)."""
+    rng = random.Random(0)
+
+    def median_of(values: list[float]) -> float:
+        return statistics.median(rng.choices(values, k=len(values)))
+
+    ratios = []
+    for _ in range(rounds):
+        base = median_of(samples["baseline"])
+        ratios.append((median_of(samples[kind]) - base) / (median_of(samples[peer]) - base))
+    ratios.sort()
+    return ratios[int(0.05 * rounds)], ratios[int(0.95 * rounds) - 1]
+
+
 def _instructions(folder: Path) -> int:
     """Instructions executed by the suite's whole run, under valgrind's cachegrind."""
     command, env = _pytest(folder, PYTHONHASHSEED="0")  # the same dict orders in every run
@@ -207,7 +241,12 @@ def _print_instructions(counts: dict[str, int], tests: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tests", type=int, default=200)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=5,
+        help="rounds; in each, every suite runs about as long as the longest suite runs once (default 5)",
+    )
     parser.add_argument(
         "--cassette",
         default="v2_text",
@@ -235,26 +274,29 @@ def main() -> None:
         folders = {kind: Path(tmp) / kind for kind in kinds}
         for kind, folder in folders.items():
             _write_suite(folder, kind, args.tests, source)
-        for folder in folders.values():
-            _run(folder)  # warm-up: file caches, bytecode
+        warm = {kind: _run(folder)[0] for kind, folder in folders.items()}  # warm-up: file caches, bytecode
+        runs = _runs_per_round(warm)
         samples: dict[str, list[float]] = {kind: [] for kind in kinds}
         steady: dict[str, list[float]] = {kind: [] for kind in kinds}
         outside: dict[str, list[float]] = {kind: [] for kind in kinds}
         for _ in range(args.repeats):
-            for kind, folder in folders.items():
-                wall, single, rest = _run(folder)
-                samples[kind].append(wall)
-                steady[kind].append(single)
-                outside[kind].append(rest)
+            for turn in range(max(runs.values())):
+                for kind, folder in folders.items():
+                    if turn < runs[kind]:
+                        wall, single, rest = _run(folder)
+                        samples[kind].append(wall)
+                        steady[kind].append(single)
+                        outside[kind].append(rest)
         # Timing first, on a quiet machine; valgrind's runs after.
         counts = {kind: _instructions(folder) for kind, folder in folders.items()} if args.instructions else None
 
     median = {kind: statistics.median(values) for kind, values in samples.items()}
     per_test = {kind: (median[kind] - median["baseline"]) / args.tests for kind in kinds}
     events = len(load_cassette(source).interactions[0].response.stream.events)  # type: ignore[union-attr]
+    counts_of_runs = ", ".join(f"{kind} {len(samples[kind])}" for kind in kinds)
     print(
         f"{args.tests} tests, each replaying the first chat of {source.name} ({events} events); "
-        f"median of {args.repeats} runs per suite, in turns"
+        f"medians over {args.repeats} rounds, the runs of each suite interleaved ({counts_of_runs} runs)"
     )
     one = {kind: statistics.median(values) - statistics.median(steady["baseline"]) for kind, values in steady.items()}
     rows = []
@@ -298,8 +340,16 @@ def main() -> None:
     )
     sdk = per_test["sdk"] / per_test["mock"]
     fast = per_test["fast"] / per_test["vcrpy"]
-    print(f"goal: SDK path <= 1.2x httpx.MockTransport per test: {sdk:.3f}x, {'met' if sdk <= 1.2 else 'NOT met'}")
-    print(f"goal: fast path <= 0.08x vcrpy per test: {fast:.3f}x, {'met' if fast <= 0.08 else 'NOT met'}")
+    low_sdk, high_sdk = _interval(samples, "sdk", "mock")
+    low_fast, high_fast = _interval(samples, "fast", "vcrpy")
+    print(
+        f"goal: SDK path <= 1.2x httpx.MockTransport per test: {sdk:.3f}x, {'met' if sdk <= 1.2 else 'NOT met'} "
+        f"(90% bootstrap interval {low_sdk:.3f}x to {high_sdk:.3f}x)"
+    )
+    print(
+        f"goal: fast path <= 0.08x vcrpy per test: {fast:.3f}x, {'met' if fast <= 0.08 else 'NOT met'} "
+        f"(90% bootstrap interval {low_fast:.3f}x to {high_fast:.3f}x)"
+    )
     fastest = {kind: (min(samples[kind]) - min(samples["baseline"])) / args.tests for kind in kinds}
     print(
         "the same ratios on each suite's fastest run (how far the machine's noise moves them; not the "
