@@ -1,7 +1,8 @@
 """The pytest plugin and the SDK's clients: one built before the test is served too and
 the patch is undone after it, the SDK is left as it was, the fixture builds each of the
-four client classes, the fast path, ``replay_client`` inside a marked test, and faults
-given through the marker.
+four client classes, the fast path, ``replay_client`` inside a marked test, faults
+given through the marker, and a client given its own httpx client (its hooks, auth and
+headers run, replaying and recording; its transport never does).
 
 pytester runs of a user's project (``tests/support/plugin_project.py``) whose application
 code builds its own ``cohere.ClientV2()``, against bundled real cassettes; every assertion is
@@ -9,11 +10,14 @@ on the lines pytest prints and on the files left behind."""
 
 from __future__ import annotations
 
+import json
+
 import cohere
 import pytest
 
+from stream_replay import Cassette, load_cassette, save_cassette
 from tests.support.corpus import CASSETTES, chat_kwargs
-from tests.support.plugin_project import PICKLE, cassette, lines, place, write_project
+from tests.support.plugin_project import KEY, PICKLE, Upstream, cassette, lines, place, requests_in, write_project
 
 pytestmark = pytest.mark.usefixtures("offline")
 
@@ -213,3 +217,147 @@ def test_fourth_no_cassette():
     result = pytester.runpytest("-p", "no:randomly")
     result.assert_outcomes(passed=4)
     assert "stream-replay: 2 cassettes replayed, 0 recorded, 0 unplayed interactions" in lines(result)
+
+
+# ------------------------------------------- a client given its own httpx client
+
+#: A user's httpx client, as application code configures one: auth, default headers,
+#: event hooks; and a transport the test must never reach (it stands for the network).
+OWN_HTTPX = """
+import cohere
+import httpx
+
+SEEN = []
+
+def forbidden(request):
+    raise AssertionError(f"the user's transport was called for {{request.url}}")
+
+def auth(request):
+    SEEN.append(("auth", request.url.path))
+    return request
+
+{prefix}def on_request(request):
+    SEEN.append(("request", request.method, request.url.path, request.headers.get("x-team")))
+
+{prefix}def on_response(response):
+    SEEN.append(("response", response.status_code))
+
+def own_http():
+    return httpx.{http}(
+        transport=httpx.MockTransport(forbidden),
+        auth=auth,
+        headers={{"X-Team": "search"}},
+        event_hooks={{"request": [on_request], "response": [on_response]}},
+    )
+"""
+
+
+@pytest.mark.parametrize("fast", [False, True], ids=["sdk-path", "fast"])
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+def test_a_client_given_its_own_httpx_client_keeps_its_hooks_auth_and_headers_but_not_its_transport(
+    pytester: pytest.Pytester, fast: bool, asynchronous: bool
+) -> None:
+    """In production, the user's auth, headers and event hooks see the request; so they do
+    in a replay. Only the transport (the network) is the test's."""
+    place(cassette(pytester), "pickle")
+    if asynchronous:
+        body = """
+@pytest.mark.stream_replay(fast=FAST)
+async def test_pickle():
+    co = cohere.AsyncClientV2(api_key="user-key-0123456789", httpx_client=own_http())
+    events = [e async for e in co.chat_stream(**REQUESTS["pickle"])]
+    text = [e.delta.message.content.text for e in events if e.type == "content-delta"]
+    assert "".join(text) == ANSWERS["pickle"]
+    assert SEEN == [("auth", "/v2/chat"), ("request", "POST", "/v2/chat", "search"), ("response", 200)]
+"""
+    else:
+        body = """
+@pytest.mark.stream_replay(fast=FAST)
+def test_pickle():
+    co = cohere.ClientV2(api_key="user-key-0123456789", httpx_client=own_http())
+    text = [e.delta.message.content.text for e in co.chat_stream(**REQUESTS["pickle"]) if e.type == "content-delta"]
+    assert "".join(text) == ANSWERS["pickle"]
+    assert SEEN == [("auth", "/v2/chat"), ("request", "POST", "/v2/chat", "search"), ("response", 200)]
+"""
+    source = OWN_HTTPX.format(prefix="async " if asynchronous else "", http="AsyncClient" if asynchronous else "Client")
+    write_project(pytester, source + f"FAST = {fast}\n" + body)
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=1)
+    if fast:  # the hooks watch the request: the fast path steps aside, and says so
+        assert any("its httpx client has request and response event hooks" in line for line in lines(result))
+
+
+def test_a_response_hook_that_raises_for_status_raises_on_a_recorded_error_as_in_production(
+    pytester: pytest.Pytester,
+) -> None:
+    """A recorded 422: in production, the user's ``raise_for_status`` hook raises httpx's
+    error before the SDK reads the answer; a replay that skipped the hook would give the
+    SDK's own error instead, and a test of the handling would pass on the wrong one."""
+    recorded = load_cassette(CASSETTES / "v2_http_422.yaml")
+    index = next(i for i, x in enumerate(recorded.interactions) if x.response.status == 422)
+    target = cassette(pytester)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    save_cassette(Cassette((recorded.interactions[index],), recorded.meta), target)
+    write_project(
+        pytester,
+        f"""
+import cohere
+import httpx
+
+REQUEST = json.loads({json.dumps(json.dumps(chat_kwargs(recorded, index)))})
+
+def strict(response):
+    response.raise_for_status()
+
+@pytest.mark.stream_replay
+def test_pickle():
+    http = httpx.Client(event_hooks={{"response": [strict]}})
+    co = cohere.ClientV2(api_key="user-key-0123456789", httpx_client=http)
+    with pytest.raises(httpx.HTTPStatusError) as raised:
+        list(co.chat_stream(**REQUEST))
+    assert raised.value.response.status_code == 422
+""",
+    )
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=1)
+
+
+def test_recording_through_a_client_given_its_own_httpx_client_runs_its_hooks_and_keeps_its_secrets_out(
+    pytester: pytest.Pytester, upstream: Upstream
+) -> None:
+    """Recording too: the user's auth and hooks see the request that reaches the API (here
+    a real local server), and what their auth adds never reaches the cassette."""
+    token = "tok-user-auth-0123456789abcdef"
+    write_project(
+        pytester,
+        f"""
+import os
+
+import cohere
+import httpx
+
+SEEN = []
+
+def auth(request):
+    request.headers["X-Client-Token"] = "{token}"
+    SEEN.append("auth")
+    return request
+
+def on_response(response):
+    SEEN.append(response.status_code)
+
+@pytest.mark.stream_replay
+def test_pickle():
+    http = httpx.Client(auth=auth, event_hooks={{"response": [on_response]}})
+    co = cohere.ClientV2(base_url=os.environ["UPSTREAM"], httpx_client=http)
+    events = list(co.chat_stream(**REQUESTS["pickle"]))
+    text = "".join(e.delta.message.content.text for e in events if e.type == "content-delta")
+    assert text == ANSWERS["pickle"]
+    assert SEEN == ["auth", 200]
+""",
+    )
+    pytester.runpytest("-p", "no:randomly", "--stream-replay-mode=once").assert_outcomes(passed=1)
+    assert upstream.hits == 1
+    written = cassette(pytester).read_text()
+    assert requests_in(cassette(pytester)) == ["pickle"]
+    assert token not in written and KEY not in written
+    assert "x-client-token" not in written.lower()

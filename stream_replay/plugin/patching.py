@@ -7,9 +7,11 @@ Two patches, both undone when the test ends:
   none is passed, so a client built inside the test talks to the cassette and costs
   no TLS context;
 - the SDK's own ``HttpClient``/``AsyncHttpClient`` ``request`` and ``stream``, which
-  every SDK call goes through, send through the test's httpx client whatever the
-  client was built with: one built before the test (at import time, in a
-  session-scoped fixture) or given its own ``httpx_client=`` cannot reach the network.
+  every SDK call goes through, send through the test's transport whatever the client
+  was built with: one built before the test (at import time, in a session-scoped
+  fixture) or given its own ``httpx_client=`` keeps that httpx client's event hooks,
+  auth, headers and ``send``, as in production, but not its transport
+  (``StreamReplay.route``), so it cannot reach the network.
 
 PYTEST_DONT_REWRITE
 """
@@ -22,13 +24,9 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
-import httpx
-
 
 class Owner(Protocol):
-    def sync_http(self) -> httpx.Client: ...
-
-    def async_http(self) -> httpx.AsyncClient: ...
+    def route(self, client: Any, asynchronous: bool) -> Any: ...
 
     def prepare(self, args: tuple[Any, ...], kwargs: dict[str, Any], asynchronous: bool) -> None: ...
 
@@ -127,21 +125,12 @@ def _routed(original: Any, asynchronous: bool) -> Any:
         owner = _owner
         if owner is None:  # kept and called after its test: the SDK's own
             return original(http, *args, **kwargs)
-        ours = owner.async_http() if asynchronous else owner.sync_http()
         client = http.httpx_client
         refuse_platform_transport(client)  # Bedrock, SageMaker, OCI: never served by accident
-        if client is not ours and not _explicit(client):
+        routed = owner.route(client, asynchronous)
+        if routed is not client:
             http = copy.copy(http)  # the client itself is left as it was built
-            http.httpx_client = ours
+            http.httpx_client = routed
         return original(http, *args, **kwargs)
 
     return method
-
-
-def _explicit(client: Any) -> bool:
-    """A client from ``replay_client`` or ``record_client``: it keeps its own cassette.
-    (Imported here, not when the patch is made: a replaying run never loads recording.)"""
-    from ..recording.transport import RecordingTransport
-    from ..replay.transport import ReplayTransport
-
-    return isinstance(getattr(client, "_transport", None), (ReplayTransport, RecordingTransport))

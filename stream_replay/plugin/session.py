@@ -20,6 +20,7 @@ PYTEST_DONT_REWRITE
 from __future__ import annotations
 
 import contextlib
+import copy
 import enum
 import functools
 import os
@@ -152,6 +153,8 @@ class StreamReplay:
         self._missing: list[MissingCassetteError] = []
         self._sync_http: httpx.Client | None = None
         self._async_http: httpx.AsyncClient | None = None
+        #: id of an httpx client the test did not build -> (it, its copy sending through the test).
+        self._routed: dict[int, tuple[Any, Any]] = {}
         self._lock = threading.RLock()
         self._ended = False
         self._route = _Route(self)
@@ -371,6 +374,29 @@ class StreamReplay:
                 self._async_http = httpx.AsyncClient(transport=self._route, trust_env=False, timeout=SDK_TIMEOUT)
             return self._async_http
 
+    def route(self, client: Any, asynchronous: bool) -> Any:
+        """The httpx client that sends ``client``'s request in this test: the test's own
+        client for its own requests (or for anything that is not an httpx client); for a
+        client the code under test gave its cohere client (``httpx_client=``), or one built
+        before the test, a copy of it whose transport is the test's. Its event hooks, auth,
+        headers, cookies and ``send`` run as they would in production; its transport (and
+        its mounts: proxies) never do, so nothing reaches the network. One copy per client
+        for the test (the copy shares the client's hooks, cookies and state)."""
+        ours = self.async_http() if asynchronous else self.sync_http()
+        if client is ours or not isinstance(client, httpx.AsyncClient if asynchronous else httpx.Client):
+            return ours
+        if _explicit(client):
+            return client
+        with self._lock:
+            routed = self._routed.get(id(client))
+            if routed is None or routed[0] is not client:
+                copied = copy.copy(client)
+                copied._transport = self._route
+                copied._mounts = {}
+                routed = (client, copied)
+                self._routed[id(client)] = routed
+            return routed[1]
+
     def prepare(self, args: tuple[Any, ...], kwargs: dict[str, Any], asynchronous: bool) -> None:
         """A client is being built in the test: give it this test's httpx client."""
         if kwargs.get("httpx_client") is None:
@@ -475,6 +501,15 @@ def _running(test: weakref.ref[StreamReplay]) -> StreamReplay | None:
     """The test a weak reference names, while it runs; None once it has ended (or is gone)."""
     live = test()
     return live if live is not None and not live._ended else None
+
+
+def _explicit(client: Any) -> bool:
+    """A client from ``replay_client`` or ``record_client``: it keeps its own cassette.
+    (Imported here, not when the patch is made: a replaying run never loads recording.)"""
+    from ..recording.transport import RecordingTransport
+    from ..replay.transport import ReplayTransport
+
+    return isinstance(getattr(client, "_transport", None), (ReplayTransport, RecordingTransport))
 
 
 class _Route(httpx.BaseTransport, httpx.AsyncBaseTransport):
