@@ -361,3 +361,26 @@ def test_pickle():
     assert requests_in(cassette(pytester)) == ["pickle"]
     assert token not in written and KEY not in written
     assert "x-client-token" not in written.lower()
+
+
+def test_a_client_given_its_own_httpx_client_refuses_once_that_client_is_closed_as_httpx_does(
+    pytester: pytest.Pytester,
+) -> None:
+    place(cassette(pytester), "pickle", "pickle")
+    write_project(
+        pytester,
+        """
+import cohere
+import httpx
+
+@pytest.mark.stream_replay
+def test_pickle():
+    http = httpx.Client()
+    co = cohere.ClientV2(api_key="user-key-0123456789", httpx_client=http)
+    assert list(co.chat_stream(**REQUESTS["pickle"]))
+    http.close()
+    with pytest.raises(RuntimeError, match="client has been closed"):
+        list(co.chat_stream(**REQUESTS["pickle"]))
+""",
+    )
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=1)

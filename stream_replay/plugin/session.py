@@ -153,8 +153,6 @@ class StreamReplay:
         self._missing: list[MissingCassetteError] = []
         self._sync_http: httpx.Client | None = None
         self._async_http: httpx.AsyncClient | None = None
-        #: id of an httpx client the test did not build -> (it, its copy sending through the test).
-        self._routed: dict[int, tuple[Any, Any]] = {}
         self._lock = threading.RLock()
         self._ended = False
         self._route = _Route(self)
@@ -380,22 +378,19 @@ class StreamReplay:
         client the code under test gave its cohere client (``httpx_client=``), or one built
         before the test, a copy of it whose transport is the test's. Its event hooks, auth,
         headers, cookies and ``send`` run as they would in production; its transport (and
-        its mounts: proxies) never do, so nothing reaches the network. One copy per client
-        for the test (the copy shares the client's hooks, cookies and state)."""
+        its mounts: proxies) never do, so nothing reaches the network. A copy per request:
+        it shares the client's hooks and cookies, and sees the client's state as it is
+        (a closed client refuses, as httpx does).
+        """
         ours = self.async_http() if asynchronous else self.sync_http()
         if client is ours or not isinstance(client, httpx.AsyncClient if asynchronous else httpx.Client):
             return ours
         if _explicit(client):
             return client
-        with self._lock:
-            routed = self._routed.get(id(client))
-            if routed is None or routed[0] is not client:
-                copied = copy.copy(client)
-                copied._transport = self._route
-                copied._mounts = {}
-                routed = (client, copied)
-                self._routed[id(client)] = routed
-            return routed[1]
+        routed = copy.copy(client)
+        routed._transport = self._route
+        routed._mounts = {}
+        return routed
 
     def prepare(self, args: tuple[Any, ...], kwargs: dict[str, Any], asynchronous: bool) -> None:
         """A client is being built in the test: give it this test's httpx client."""
