@@ -6,7 +6,8 @@ miss the fast path's. Tracers do observe there: Sentry's and Datadog's httpx
 integrations replace ``httpx.Client.send`` and ``AsyncClient.send`` on the class
 (Sentry's makes an ``http.client`` span per request); OpenTelemetry's
 ``instrument_client`` wraps a client's transport on the instance; an application may
-give its httpx client event hooks. Where any of them is in place when a client is
+give its httpx client event hooks, or an auth (code that runs for every request). Where
+any of them is in place when a client is
 built, the fast path steps aside for that client (and says why once), so the calls go
 through the SDK and httpx, and the observer sees them.
 
@@ -15,8 +16,8 @@ This module proves it with:
 - a class-level ``wrapt`` wrapper of ``httpx.Client.send`` / ``AsyncClient.send``, on the
   four client classes, through ``replay_client``: one call per ``chat_stream`` call with
   ``fast=True`` as with ``fast=False``, the same events, no event built by the fast path;
-- a transport whose request handler is wrapped on the instance, and event hooks on the
-  httpx client, for a client built by hand over a ``ReplayTransport``;
+- a transport whose request handler is wrapped on the instance, event hooks on the
+  httpx client, and an auth on it, for a client built by hand over a ``ReplayTransport``;
 - the real Sentry SDK (``sentry-sdk`` 2.75.0, MIT, default integrations: its httpx and
   Cohere integrations among them), in a subprocess of its own because its patches last
   for the process: the same spans on both paths, on the four classes, through
@@ -187,6 +188,35 @@ def test_event_hooks_on_the_httpx_client_see_every_call(cls: type, monkeypatch: 
     assert f"{STEPPED_ASIDE} for {cls.__qualname__} clients" in note
     stream(client, chat_kwargs(cassette))
     assert seen == ["200"]
+    assert built == []
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda cls: cls.__name__)
+def test_an_auth_on_the_httpx_client_runs_for_every_call(cls: type, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An auth is user code that runs for each request (a token refresh, a signature):
+    the fast path, which sends none, would skip it."""
+    cassette = load_cassette(cassette_for(cls))
+    transport = ReplayTransport(cassette)
+    signed: list[str] = []
+
+    def sign(request: httpx.Request) -> httpx.Request:
+        signed.append(request.url.path)
+        request.headers["X-Signature"] = "signed"
+        return request
+
+    http: httpx.Client | httpx.AsyncClient
+    if is_async(cls):
+        http = httpx.AsyncClient(transport=transport, auth=sign)
+    else:
+        http = httpx.Client(transport=transport, auth=sign)
+    client = cls(api_key="test-key", httpx_client=http)
+    built = spy_on_build(monkeypatch)
+
+    note = install_fast_path(client, transport.player, transport.responder)
+
+    assert note is not None and note.startswith("its httpx client has an auth (httpx._auth.FunctionAuth)")
+    stream(client, chat_kwargs(cassette))
+    assert len(signed) == 1
     assert built == []
 
 

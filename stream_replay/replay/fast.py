@@ -170,7 +170,8 @@ def _http_observed(client: Any) -> str | None:
     on the class or the instance (Sentry's and Datadog's httpx integrations replace
     ``httpx.Client.send`` and ``AsyncClient.send``), event hooks on the client's httpx
     client, or a request handler of its transports wrapped (OpenTelemetry's
-    ``instrument_client`` wraps the transport's ``handle_request`` on the instance).
+    ``instrument_client`` wraps the transport's ``handle_request`` on the instance), or an
+    auth on its httpx client (user code that runs for every request: a token refresh).
     Read when the client is built, like the SDK methods' wrappers.
     """
     import httpx
@@ -189,6 +190,10 @@ def _http_observed(client: Any) -> str | None:
     hooked = [kind for kind, found in hooks.items() if found] if isinstance(hooks, dict) else []
     if hooked:
         return _http_stepped_aside(client, f"its httpx client has {' and '.join(hooked)} event hooks")
+    auth = getattr(http, "auth", None)
+    if auth is not None:
+        kind = type(auth)
+        return _http_stepped_aside(client, f"its httpx client has an auth ({kind.__module__}.{kind.__qualname__})")
     handler = "handle_async_request" if asynchronous else "handle_request"
     mounts = getattr(http, "_mounts", None)
     for transport in [getattr(http, "_transport", None), *(mounts.values() if isinstance(mounts, dict) else ())]:
