@@ -7,9 +7,9 @@ integrations replace ``httpx.Client.send`` and ``AsyncClient.send`` on the class
 (Sentry's makes an ``http.client`` span per request); OpenTelemetry's
 ``instrument_client`` wraps a client's transport on the instance; an application may
 give its httpx client event hooks, or an auth (code that runs for every request). Where
-any of them is in place when a client is
-built, the fast path steps aside for that client (and says why once), so the calls go
-through the SDK and httpx, and the observer sees them.
+any of them is in place when a client is built, the fast path steps aside for that
+client (and says why once), so the calls go through the SDK and httpx, and the observer
+sees them.
 
 This module proves it with:
 
