@@ -1,7 +1,7 @@
 """The pytest plugin against its peers: the marginal cost per test of a 200-test suite,
 each test replaying a real recorded stream.
 
-Five suites are generated in a temporary folder, with the same test body: build
+Six suites are generated in a temporary folder, with the same test body: build
 ``cohere.ClientV2()`` (as application code does), stream the recorded chat, check
 the last event. They differ only in how the answer is served:
 
@@ -12,11 +12,19 @@ the last event. They differ only in how the answer is served:
 - ``vcrpy``: ``@pytest.mark.vcr``, pytest-recording's default cassette per test, in
   vcrpy's format, written by vcrpy's own serializer (record mode ``none``);
 - ``sdk``: ``@pytest.mark.stream_replay``, our cassette per test (the SDK path);
-- ``fast``: the same with ``{"fast": True}`` from the ``stream_replay_config`` fixture.
+- ``fast``: the same with ``{"fast": True}`` from the ``stream_replay_config`` fixture;
+- ``floor``: no replay at all, only the SDK's own work for the same answer: the client
+  built (its httpx client given a transport, as the mock's), and each recorded event
+  built from its JSON text (held in the test module) as the fast path builds it: parsed
+  by ``json``'s C scanner, validated by the class the SDK's union gives its type. It is
+  the floor for the fast path, as the mock is for the SDK path: no replay that yields
+  the SDK's objects can cost less, and what the fast path costs above it is its own
+  work (reading the cassette, matching the request, the plugin's fixture).
 
 Each suite runs as its own ``python -m pytest`` process, in rounds; the marginal cost per
 test is (suite - baseline) / 200 on the medians. Goals: ``sdk`` within 1.2x of ``mock``'s
-per-test cost, ``fast`` at most 0.08x of ``vcrpy``'s.
+per-test cost, ``fast`` at most 0.08x of ``vcrpy``'s. The floor's ratio to ``vcrpy`` says
+how much of that 0.08x the SDK itself takes.
 
 In each round, every suite runs about as long as vcrpy's suite runs once (the number of
 its runs per round is set from the warm-up, as pyperf calibrates its loops), its runs
@@ -103,6 +111,43 @@ def handler(request):
 
 """
 
+FLOOR = """
+import json
+import json.scanner
+import typing
+
+import httpx
+
+TEXTS = {texts}
+
+
+def _classes():
+    # The SDK's own event classes, by type: the members of the union chat_stream yields.
+    union = typing.get_args(typing.get_type_hints(ClientV2.chat_stream)["return"])[0]
+    while typing.get_origin(union) is typing.Annotated:
+        union = typing.get_args(union)[0]
+    return {{typing.get_args(c.model_fields["type"].annotation)[0]: c for c in typing.get_args(union)}}
+
+
+CLASSES = _classes()
+TRANSPORT = httpx.MockTransport(lambda request: httpx.Response(500))
+SCAN = json.scanner.make_scanner(json.JSONDecoder())  # json.loads's C scanner, as the fast path parses
+
+
+def chat_stream():
+    for text in TEXTS:
+        payload = SCAN(text, 0)[0]
+        yield CLASSES[payload["type"]].model_validate(payload)
+
+"""
+
+BODY_FLOOR = """
+def {name}():
+    co = cohere.ClientV2(api_key="bench-key", httpx_client=httpx.Client(transport=TRANSPORT))
+    events = list(chat_stream())
+    assert events[-1].type == "message-end"
+"""
+
 BODY_MOCK = """
 def {name}():
     co = cohere.ClientV2(api_key="bench-key", httpx_client=httpx.Client(transport=httpx.MockTransport(handler)))
@@ -130,12 +175,18 @@ def _write_suite(folder: Path, kind: str, tests: int, source: Path) -> None:
         assert stream is not None
         (folder / "body.bin").write_bytes(stream.body())
         lines.append(MOCK.format(content_type="text/event-stream"))
+    if kind == "floor":
+        stream = cassette.interactions[0].response.stream
+        assert stream is not None
+        lines.append(FLOOR.format(texts=repr([e.data for e in stream.events if e.data is not None])))
     for index in range(tests):
         name = f"test_{index:03d}"
         if kind == "baseline":
             lines.append(f"def {name}():\n    pass\n")
         elif kind == "mock":
             lines.append(BODY_MOCK.format(name=name))
+        elif kind == "floor":
+            lines.append(BODY_FLOOR.format(name=name))
         else:
             lines.append(marker + BODY.format(name=name))
     (folder / "test_suite.py").write_text("\n".join(lines))
@@ -268,7 +319,7 @@ def main() -> None:
         raise SystemExit("bench_plugin needs pytest-recording: pip install pytest-recording") from None
 
     source = CASSETTES / f"{args.cassette}.yaml"
-    kinds = ["baseline", "mock", "vcrpy", "sdk", "fast"]
+    kinds = ["baseline", "mock", "vcrpy", "sdk", "fast", "floor"]
     with tempfile.TemporaryDirectory(prefix="bench-plugin-") as tmp:
         (Path(tmp) / "_bench_timer.py").write_text(TIMER)
         folders = {kind: Path(tmp) / kind for kind in kinds}
@@ -349,6 +400,14 @@ def main() -> None:
     print(
         f"goal: fast path <= 0.08x vcrpy per test: {fast:.3f}x, {'met' if fast <= 0.08 else 'NOT met'} "
         f"(90% bootstrap interval {low_fast:.3f}x to {high_fast:.3f}x)"
+    )
+    floor = per_test["floor"] / per_test["vcrpy"]
+    low_floor, high_floor = _interval(samples, "floor", "vcrpy")
+    print(
+        f"the fast path's floor, the SDK's own work with no replay: {per_test['floor'] * 1000:.2f} ms per test, "
+        f"{floor:.3f}x vcrpy (90% bootstrap interval {low_floor:.3f}x to {high_floor:.3f}x); the fast path's own "
+        f"work above it: {(per_test['fast'] - per_test['floor']) * 1000:.2f} ms per test, where the 0.08x goal "
+        f"leaves {(0.08 * per_test['vcrpy'] - per_test['floor']) * 1000:.2f} ms"
     )
     fastest = {kind: (min(samples[kind]) - min(samples["baseline"])) / args.tests for kind in kinds}
     print(
