@@ -14,6 +14,11 @@ built. This module proves, for ``ClientV2``, ``AsyncClientV2``, ``Client`` and `
   0.62.4, traceloop/openllmetry, Apache-2.0, which wraps with ``wrapt``) records one span
   per call, with the same attributes (response id, finish reason, completion text, tool
   calls, usage) on the fast path as on the SDK path;
+- so does OpenInference's Cohere instrumentation (``openinference-instrumentation-cohere``
+  0.1.15, Arize, Apache-2.0), a second tracer family that wraps elsewhere: the SDK's base
+  classes ``cohere.v2.client.V2Client``/``AsyncV2Client``, which ``ClientV2`` and
+  ``AsyncClientV2`` inherit; where the fast path steps aside for it (cohere 5.x), its note
+  names that base class and the tracer's code, not the client class or wrapt alone;
 - a ``unittest.mock.patch.object`` replacement is what runs, fast path or not;
 - through the pytest plugin, a wrapper applied in a conftest at import time (as an
   instrumentor at application start) sees the calls of a ``fast=True`` test.
@@ -294,16 +299,23 @@ def otel_spans(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         "opentelemetry.instrumentation.cohere",
         reason="opentelemetry-instrumentation-cohere is not installed (pyproject's test extra)",
     )
+    monkeypatch.setenv("TRACELOOP_TRACE_CONTENT", "true")  # record prompts and completions (its default)
+    with instrumented(instrumentation.CohereInstrumentor()) as exporter:  # it declares cohere <6
+        yield exporter
+
+
+@contextlib.contextmanager
+def instrumented(instrumentor: Any) -> Iterator[Any]:
+    """An OpenTelemetry instrumentor recording into an in-memory exporter, without its
+    check of the cohere version it declares (on a version outside, it would log the
+    conflict and wrap nothing); uninstrumented afterwards."""
     trace = pytest.importorskip("opentelemetry.sdk.trace", reason="opentelemetry-sdk is not installed")
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-    monkeypatch.setenv("TRACELOOP_TRACE_CONTENT", "true")  # record prompts and completions (its default)
     exporter = InMemorySpanExporter()
     provider = trace.TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    instrumentor = instrumentation.CohereInstrumentor()
-    # It declares cohere <6; on 7.x it would log the conflict and wrap nothing.
     instrumentor.instrument(tracer_provider=provider, skip_dep_check=True)
     try:
         yield exporter
@@ -317,20 +329,27 @@ def span_record(span: Any) -> tuple[Any, ...]:
     return span.name, span.status.status_code, dict(span.attributes), [event.name for event in span.events]
 
 
+def spans_on_both_paths(exporter: Any, cls: type, name: str) -> tuple[list[Any], dict[bool, tuple[Any, ...]]]:
+    """One call replaying the cassette ``name`` on the SDK path, then one on the fast path:
+    the fast path's events, and for each path its events' dumps and the call's one span."""
+    cassette = load_cassette(CASSETTES / f"{name}.yaml")
+    kwargs = chat_kwargs(cassette)
+    paths = {}
+    for fast in (False, True):
+        exporter.clear()
+        events = stream(replay_client(cassette, cls, fast=fast), kwargs)
+        spans = exporter.get_finished_spans()
+        assert len(spans) == 1, f"fast={fast}: {len(spans)} spans for one call"
+        paths[fast] = dumps(events), span_record(spans[0])
+    return events, paths
+
+
 @pytest.mark.parametrize(("cls", "name"), CASES)
 def test_opentelemetry_records_one_span_per_call_with_the_same_content_on_both_paths(
     cls: type, name: str, otel_spans: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cassette = load_cassette(CASSETTES / f"{name}.yaml")
-    kwargs = chat_kwargs(cassette)
     built = spy_on_build(monkeypatch)
-    paths = {}
-    for fast in (False, True):
-        otel_spans.clear()
-        events = stream(replay_client(cassette, cls, fast=fast), kwargs)
-        spans = otel_spans.get_finished_spans()
-        assert len(spans) == 1, f"fast={fast}: {len(spans)} spans for one call"
-        paths[fast] = dumps(events), span_record(spans[0])
+    events, paths = spans_on_both_paths(otel_spans, cls, name)
 
     assert paths[True] == paths[False]
     _, (span_name, _, attributes, chunks) = paths[False]
@@ -344,6 +363,57 @@ def test_opentelemetry_records_one_span_per_call_with_the_same_content_on_both_p
     if name == "v2_tool_calls":
         assert attributes["gen_ai.completion.0.tool_calls.0.name"] == "Person"
     assert built == ([type(event) for event in events] if RAW_CLIENTS else [])
+
+
+# ---------------------------------------------- OpenInference's instrumentation
+
+
+@pytest.fixture
+def openinference_spans() -> Iterator[Any]:
+    """OpenInference's Cohere instrumentation into an in-memory exporter; its base classes
+    put back as they were afterwards."""
+    instrumentation = pytest.importorskip(
+        "openinference.instrumentation.cohere",
+        reason="openinference-instrumentation-cohere is not installed (pyproject's test extra)",
+    )
+    from cohere.v2.client import AsyncV2Client, V2Client
+
+    # It declares cohere >=5.13.
+    with restored(V2Client, AsyncV2Client), instrumented(instrumentation.CohereInstrumentor()) as exporter:
+        yield exporter
+
+
+@pytest.mark.parametrize(("cls", "name"), [case for case in CASES if api_of(case.values[0]) == "v2"])
+def test_openinference_records_one_span_per_call_with_the_same_content_on_both_paths(
+    cls: type, name: str, openinference_spans: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    built = spy_on_build(monkeypatch)
+    with caplog.at_level(logging.WARNING, logger="stream_replay"):
+        events, paths = spans_on_both_paths(openinference_spans, cls, name)
+
+    assert paths[True] == paths[False]
+    _, (span_name, _, attributes, _) = paths[False]
+    assert span_name == f"{cls.__name__}.chat_stream"
+    # What it took from the stream, not from the request: the comparison above is not vacuous.
+    assert attributes["llm.finish_reason"] == finish_reason(events)
+    assert attributes["llm.token_count.completion"] == events[-1].delta.usage.tokens.output_tokens
+    if name == "v2_text":
+        text = "".join(e.delta.message.content.text for e in events if e.type == "content-delta")
+        assert attributes["llm.output_messages.0.message.content"] == text != ""
+    elif RAW_CLIENTS:  # (with cohere 5.x's events, it records no tool call, on either path)
+        assert attributes["llm.output_messages.0.message.tool_calls.0.tool_call.function.name"] == "Person"
+    warnings = fast_path_warnings(caplog)
+    if RAW_CLIENTS:  # the public method ran under the tracer, and the fast path under it
+        assert built == [type(event) for event in events]
+        assert warnings == []
+    else:  # the fast path stepped aside, naming where the wrapper is and whose it is
+        base = cls.__mro__[1]
+        assert base.__name__ in ("V2Client", "AsyncV2Client")
+        assert built == []
+        assert len(warnings) == 1
+        assert f"cohere.v2.client.{base.__name__}.chat_stream is wrapped or replaced" in warnings[0]
+        assert "calling a openinference.instrumentation.cohere._wrappers." in warnings[0]
+        assert stepped_aside_for(cls) in warnings[0]
 
 
 # ------------------------------------------------------------ mock.patch.object

@@ -126,7 +126,7 @@ def _install(client: Any, name: str, kind: StreamKind, source: Source) -> str | 
     original = method.__get__(client, cls) if hasattr(method, "__get__") else method
     own = _sdk_function(original)
     if own is None:
-        return _stepped_aside(cls, cls, name, original)
+        return _stepped_aside(cls, _holder(cls, name), name, original)
     seat = _seat(client, name, original)
     if seat is None:
         return _stepped_aside(cls, cls, name, vars(client)[name])
@@ -259,14 +259,29 @@ def _sdk_function(method: Any) -> types.FunctionType | None:
     return None
 
 
+def _holder(cls: type, name: str) -> type:
+    """The class along ``cls``'s MRO that holds ``name`` itself: where a wrapper of an
+    inherited method was put (OpenInference's wraps ``V2Client.chat_stream``, which
+    ``ClientV2`` inherits)."""
+    return next((owner for owner in cls.__mro__ if name in vars(owner)), cls)
+
+
 def _describe(method: Any) -> str:
     """Who wrapped or replaced a method, from the code that runs: a replacement made with
-    ``functools.wraps`` (Sentry's) carries the name and module of what it replaced."""
-    fn = method.__func__ if type(method) is types.MethodType else method
+    ``functools.wraps`` (Sentry's) carries the name and module of what it replaced; a
+    ``wrapt`` wrapper is named with the tracer's code it calls."""
+    wrapper = getattr(method, "_self_wrapper", None) if hasattr(type(method), "_self_wrapper") else None
+    calling = f" calling {_code_of(wrapper)}" if wrapper is not None else ""
+    return f"by {_code_of(method)}{calling}"
+
+
+def _code_of(obj: Any) -> str:
+    """A function's module and qualified name; for any other callable, its class's."""
+    fn = obj.__func__ if type(obj) is types.MethodType else obj
     if type(fn) is types.FunctionType:
         code = fn.__code__
-        return f"by {fn.__globals__.get('__name__', '?')}.{getattr(code, 'co_qualname', code.co_name)}"
-    return f"by a {type(fn).__module__}.{type(fn).__qualname__}"
+        return f"{fn.__globals__.get('__name__', '?')}.{getattr(code, 'co_qualname', code.co_name)}"
+    return f"a {type(fn).__module__}.{type(fn).__qualname__}"
 
 
 @functools.lru_cache(maxsize=64)
