@@ -416,6 +416,21 @@ def test_openinference_records_one_span_per_call_with_the_same_content_on_both_p
         assert stepped_aside_for(cls) in warnings[0]
 
 
+def test_the_note_names_a_wrappers_code_and_never_fails_on_an_odd_wrapper() -> None:
+    class Odd:
+        """A callable whose type says it has wrapt's attribute, and raises reading it."""
+
+        @property
+        def _self_wrapper(self) -> Any:
+            raise RuntimeError("not a wrapt wrapper")
+
+        def __call__(self) -> None: ...
+
+    assert fast_module._describe(Odd()) == f"by a {__name__}.{Odd.__qualname__}"
+    # and a MagicMock, which answers any attribute, is not taken for wrapt's wrapper
+    assert fast_module._describe(mock.MagicMock()) == "by a unittest.mock.MagicMock"
+
+
 # ------------------------------------------------------------ mock.patch.object
 
 

@@ -270,7 +270,10 @@ def _describe(method: Any) -> str:
     """Who wrapped or replaced a method, from the code that runs: a replacement made with
     ``functools.wraps`` (Sentry's) carries the name and module of what it replaced; a
     ``wrapt`` wrapper is named with the tracer's code it calls."""
-    wrapper = getattr(method, "_self_wrapper", None) if hasattr(type(method), "_self_wrapper") else None
+    try:
+        wrapper = getattr(method, "_self_wrapper", None) if hasattr(type(method), "_self_wrapper") else None
+    except Exception:  # a note's detail never fails the client's construction
+        wrapper = None
     calling = f" calling {_code_of(wrapper)}" if wrapper is not None else ""
     return f"by {_code_of(method)}{calling}"
 
