@@ -122,7 +122,10 @@ class Tracer:
 
 
 def is_async(cls: type) -> bool:
-    return issubclass(cls, cohere.AsyncClient)
+    """An async client, or the async v2 sub-client of one (``cohere.AsyncClient(...).v2``)."""
+    from cohere.v2.client import AsyncV2Client
+
+    return issubclass(cls, (cohere.AsyncClient, AsyncV2Client))
 
 
 def stream(client: Any, kwargs: dict[str, Any], method: str = "chat_stream") -> list[Any]:
@@ -329,15 +332,18 @@ def span_record(span: Any) -> tuple[Any, ...]:
     return span.name, span.status.status_code, dict(span.attributes), [event.name for event in span.events]
 
 
-def spans_on_both_paths(exporter: Any, cls: type, name: str) -> tuple[list[Any], dict[bool, tuple[Any, ...]]]:
-    """One call replaying the cassette ``name`` on the SDK path, then one on the fast path:
-    the fast path's events, and for each path its events' dumps and the call's one span."""
+def spans_on_both_paths(
+    exporter: Any, cls: type, name: str, through: Callable[[Any], Any] = lambda client: client
+) -> tuple[list[Any], dict[bool, tuple[Any, ...]]]:
+    """One call replaying the cassette ``name`` on the SDK path, then one on the fast path
+    (of ``through(client)``'s ``chat_stream``): the fast path's events, and for each path
+    its events' dumps and the call's one span."""
     cassette = load_cassette(CASSETTES / f"{name}.yaml")
     kwargs = chat_kwargs(cassette)
     paths = {}
     for fast in (False, True):
         exporter.clear()
-        events = stream(replay_client(cassette, cls, fast=fast), kwargs)
+        events = stream(through(replay_client(cassette, cls, fast=fast)), kwargs)
         spans = exporter.get_finished_spans()
         assert len(spans) == 1, f"fast={fast}: {len(spans)} spans for one call"
         paths[fast] = dumps(events), span_record(spans[0])
@@ -383,17 +389,38 @@ def openinference_spans() -> Iterator[Any]:
         yield exporter
 
 
-@pytest.mark.parametrize(("cls", "name"), [case for case in CASES if api_of(case.values[0]) == "v2"])
+#: The v2 clients, and a v1 client's v2 sub-client (``cohere.Client(...).v2``, as
+#: langchain-cohere streams), each with both v2 cassettes.
+V2_CALLS = [
+    pytest.param(cls, via_v2, name, id=f"{cls.__name__}{'.v2' if via_v2 else ''}-{name}")
+    for cls, via_v2 in (
+        (cohere.ClientV2, False),
+        (cohere.AsyncClientV2, False),
+        (cohere.Client, True),
+        (cohere.AsyncClient, True),
+    )
+    for name in ("v2_text", "v2_tool_calls")
+]
+
+
+@pytest.mark.parametrize(("cls", "via_v2", "name"), V2_CALLS)
 def test_openinference_records_one_span_per_call_with_the_same_content_on_both_paths(
-    cls: type, name: str, openinference_spans: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    cls: type,
+    via_v2: bool,
+    name: str,
+    openinference_spans: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     built = spy_on_build(monkeypatch)
     with caplog.at_level(logging.WARNING, logger="stream_replay"):
-        events, paths = spans_on_both_paths(openinference_spans, cls, name)
+        through = (lambda client: client.v2) if via_v2 else (lambda client: client)
+        events, paths = spans_on_both_paths(openinference_spans, cls, name, through)
 
     assert paths[True] == paths[False]
     _, (span_name, _, attributes, _) = paths[False]
-    assert span_name == f"{cls.__name__}.chat_stream"
+    holder = "AsyncV2Client" if is_async(cls) else "V2Client"
+    assert span_name == ("AsyncClientV2" if is_async(cls) else "ClientV2") + ".chat_stream"  # its name, either way
     # What it took from the stream, not from the request: the comparison above is not vacuous.
     assert attributes["llm.finish_reason"] == finish_reason(events)
     assert attributes["llm.token_count.completion"] == events[-1].delta.usage.tokens.output_tokens
@@ -407,11 +434,9 @@ def test_openinference_records_one_span_per_call_with_the_same_content_on_both_p
         assert built == [type(event) for event in events]
         assert warnings == []
     else:  # the fast path stepped aside, naming where the wrapper is and whose it is
-        base = cls.__mro__[1]
-        assert base.__name__ in ("V2Client", "AsyncV2Client")
         assert built == []
         assert len(warnings) == 1
-        assert f"cohere.v2.client.{base.__name__}.chat_stream is wrapped or replaced" in warnings[0]
+        assert f"cohere.v2.client.{holder}.chat_stream is wrapped or replaced" in warnings[0]
         assert "calling a openinference.instrumentation.cohere._wrappers." in warnings[0]
         assert stepped_aside_for(cls) in warnings[0]
 

@@ -121,6 +121,32 @@ def test_every_client_class_is_genuine_and_yields_the_sdks_own_classes(cls: type
     assert len(events) == sum(1 for e in stream.events if not e.is_done)
 
 
+@pytest.mark.parametrize("cls", [cohere.Client, cohere.AsyncClient])
+def test_a_v1_clients_v2_sub_client_takes_the_fast_path(cls: type, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``cohere.Client(...).v2.chat_stream``, as langchain-cohere streams: the same events
+    as the SDK path's, built by the fast path (cohere 5.x makes the sub-client in the
+    client's constructor, 7.x at its first use)."""
+    from stream_replay.replay import fast as fast_module
+
+    built: list[type] = []
+    build = fast_module._build
+    monkeypatch.setattr(fast_module, "_build", lambda kind, *rest: built.append(kind) or build(kind, *rest))
+    cassette = load_cassette(CASSETTES / "v2_tool_calls.yaml")
+
+    def stream(co: Any) -> list[tuple[type, dict[str, Any]]]:
+        async def collect_async() -> list[Any]:
+            return [e async for e in co.v2.chat_stream(**kwargs_of(cassette))]
+
+        sync = cls is cohere.Client
+        events = list(co.v2.chat_stream(**kwargs_of(cassette))) if sync else asyncio.run(collect_async())
+        return [(type(e), e.model_dump()) for e in events]
+
+    expected = stream(replay_client(cassette, cls))
+    assert built == []
+    assert stream(replay_client(cassette, cls, fast=True)) == expected
+    assert built == [kind for kind, _ in expected] and len(expected) > 40
+
+
 def test_replay_is_deterministic() -> None:
     cassette = load_cassette(CASSETTES / "v2_agent.yaml")
 

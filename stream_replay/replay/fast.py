@@ -97,20 +97,44 @@ def install_fast_path(client: Any, player: Player, responder: Responder, *, sour
     observed = _http_observed(client)
     if observed is not None:
         return observed
-    chat: StreamKind = client_api(type(client))
     answering: Source = source if source is not None else lambda: (player, responder)
     reasons = []
-    for name, kind in (("chat_stream", chat), ("generate_stream", "generate")):
-        if hasattr(type(client), name):
-            reason = _install(client, name, kind, answering)
-            if reason is not None:
-                reasons.append(reason)
+    for target, name, kind in _streaming_methods(client):
+        reason = _install(client, target, name, kind, answering)
+        if reason is not None:
+            reasons.append(reason)
     return "; ".join(reasons) or None
 
 
-def _install(client: Any, name: str, kind: StreamKind, source: Source) -> str | None:
+def _streaming_methods(client: Any) -> Iterator[tuple[Any, str, StreamKind]]:
+    """(the object whose method it is, the method's name, its API) for each streaming
+    method a call on ``client`` can reach: the client's ``chat_stream`` and
+    ``generate_stream``, and a v1 client's ``client.v2.chat_stream``, its v2 sub-client's
+    (langchain-cohere streams through it). cohere 5.x builds that sub-client in the
+    client's constructor; 7.x at its first use, through the ``v2`` property, which is
+    asked here, when the client is built (the SDK's own getter: the same object the
+    first use would make)."""
     cls = type(client)
-    raw = getattr(client, "_raw_client", None)
+    api = client_api(cls)
+    methods: tuple[tuple[str, StreamKind], ...] = (("chat_stream", api), ("generate_stream", "generate"))
+    for name, kind in methods:
+        if hasattr(cls, name):
+            yield client, name, kind
+    if api != "v1":
+        return
+    held = vars(client).get("v2")
+    if held is None:
+        getter = getattr(inspect.getattr_static(client, "v2", None), "fget", None)
+        held = getter(client) if type(getter) is types.FunctionType and defined_in("cohere", getter) else None
+    if held is not None and hasattr(type(held), "chat_stream"):
+        yield held, "chat_stream", "v2"
+
+
+def _install(client: Any, target: Any, name: str, kind: StreamKind, source: Source) -> str | None:
+    """Give ``target``'s method ``name`` the fast path; ``target`` is ``client`` or one of
+    its sub-clients (``_streaming_methods``)."""
+    cls = type(client)
+    raw = getattr(target, "_raw_client", None)
     if raw is not None and hasattr(raw, name):  # 7.x: the raw client sends and parses
         original = getattr(raw, name)
         own = _sdk_function(original)
@@ -122,14 +146,15 @@ def _install(client: Any, name: str, kind: StreamKind, source: Source) -> str | 
     # per-instance decorator (experimental-feature warnings) in front of it, holding
     # the bound method: the fast method takes the bound method's seat, and the SDK's
     # decorator stays in front of it.
-    method = getattr(cls, name)
-    original = method.__get__(client, cls) if hasattr(method, "__get__") else method
+    held_by = type(target)
+    method = getattr(held_by, name)
+    original = method.__get__(target, held_by) if hasattr(method, "__get__") else method
     own = _sdk_function(original)
     if own is None:
-        return _stepped_aside(cls, _holder(cls, name), name, original)
-    seat = _seat(client, name, original)
+        return _stepped_aside(cls, _holder(held_by, name), name, original)
+    seat = _seat(target, name, original)
     if seat is None:
-        return _stepped_aside(cls, cls, name, vars(client)[name])
+        return _stepped_aside(cls, held_by, name, vars(target)[name])
     seat(_fast(original, own, client, kind, source, raw=False))
     return None
 
@@ -137,7 +162,8 @@ def _install(client: Any, name: str, kind: StreamKind, source: Source) -> str | 
 def _fast(
     original: Any, own: types.FunctionType, client: Any, kind: StreamKind, source: Source, *, raw: bool
 ) -> Callable[..., Any]:
-    """The fast method taking ``original``'s place; ``own`` is the SDK's function under it."""
+    """The fast method taking ``original``'s place; ``own`` is the SDK's function under it,
+    ``client`` the client it serves (its base URL, sync or async)."""
     planner = _Planner(source, kind, _base_url(client) + STREAM_METHODS[kind][2], _builds_unchecked(own))
     asynchronous = is_async_client(type(client))
     make = _MAKERS[raw, asynchronous]
