@@ -16,7 +16,10 @@ A. **langchain-cohere's own streaming integration tests** (copied unchanged from
       same, the options passed into every marker (e.g. ``drift=accept``; with
       ``drift=accept,cassette={name},dir=tests/integration_tests/cassettes`` the plugin
       reads the upstream vcrpy cassettes where they are, as README's "Moving from
-      pytest-recording" says, plus the folder langchain-cohere keeps them in).
+      pytest-recording" says, plus the folder langchain-cohere keeps them in);
+   4. **the same, fast=True**, with run 3: the same options and ``fast=True``. Each test's
+      report counts the events the fast path built (``fast_events``): langchain-cohere
+      streams through ``cohere.Client(...).v2.chat_stream``.
 
    ``--marker-hook trylast`` declares that hook ``@pytest.hookimpl(trylast=True)``, so it
    runs after the plugin's own collection hook (stream_replay 499f85e sent such tests to
@@ -162,7 +165,35 @@ DESELECTED = []
 
 
 def _entry(nodeid):
-    return RESULTS.setdefault(nodeid, {"outcome": None, "phase": None, "exception": None, "message": None})
+    return RESULTS.setdefault(
+        nodeid, {"outcome": None, "phase": None, "exception": None, "message": None, "fast_events": 0}
+    )
+
+
+# The events stream_replay's fast path builds, per test (its one builder, wrapped).
+try:
+    from stream_replay.replay import fast as _fast
+except ImportError:
+    _fast = None
+RUNNING = []
+if _fast is not None:
+    _build = _fast._build
+
+    def _counted(cls, *rest):
+        if RUNNING:
+            _entry(RUNNING[-1])["fast_events"] += 1
+        return _build(cls, *rest)
+
+    _fast._build = _counted
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    RUNNING.append(item.nodeid)
+    try:
+        yield
+    finally:
+        RUNNING.pop()
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -522,6 +553,15 @@ def section_langchain(work: Path, python: Path, args: argparse.Namespace) -> dic
         runs["stream_replay_migration"] = run_suite(python, project, "migration", ["-p", "no:recording"])
         runs["stream_replay_migration"]["options"] = args.stream_replay_options
         runs["stream_replay_migration"]["project"] = str(project)
+
+        fast = {**args.stream_replay_options, "fast": True}
+        log(f"A4: the same with the fast path, marker options {fast!r}")
+        project = copy_project(work, "lc-stream-replay-migration-fast")
+        import_cassettes(python, project)
+        write_stream_replay_conftest(project, fast, args.marker_hook)
+        runs["stream_replay_migration_fast"] = run_suite(python, project, "migration-fast", ["-p", "no:recording"])
+        runs["stream_replay_migration_fast"]["options"] = fast
+        runs["stream_replay_migration_fast"]["project"] = str(project)
     return {
         "upstream_commit": UPSTREAM_COMMIT,
         "streamed_tests": STREAMED_TESTS,
@@ -569,6 +609,7 @@ RUN_TITLES = {
     "vcrpy": "vcrpy (pytest-recording)",
     "stream_replay_default": "stream_replay default",
     "stream_replay_migration": "stream_replay migration setting",
+    "stream_replay_migration_fast": "the same, fast=True",
 }
 COLUMNS = ("passed", "failed", "xfailed", "xpassed", "errors", "skipped")
 
@@ -609,6 +650,12 @@ def print_table(result: dict[str, Any]) -> None:
         for nodeid in STREAMED_TESTS:
             cells = [(lc["runs"][k]["tests"].get(nodeid) or {}).get("outcome") or "-" for k in keys]
             out.write(f"    {short_id(nodeid):<62} " + " | ".join(f"{c:<8}" for c in cells) + "\n")
+        fast_run = lc["runs"].get("stream_replay_migration_fast")
+        if fast_run is not None and fast_run["counts"] is not None:
+            built = {short_id(n): e.get("fast_events", 0) for n, e in fast_run["tests"].items()}
+            out.write("\n  events the fast path built, per test (the same, fast=True):\n")
+            for name, count in built.items():
+                out.write(f"    {name:<62} {count}\n")
         # failures (and what each xfail raised)
         for key in keys:
             run_result = lc["runs"][key]

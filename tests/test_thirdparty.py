@@ -124,6 +124,19 @@ def test_langchain_cohere_and_litellm_conformance(request: pytest.FixtureRequest
     migration_xfail = {n: e["exception"] for n, e in migration["tests"].items() if e["outcome"] == "xfailed"}
     assert migration_xfail == upstream_xfail, "the xfail fails for another reason than under vcrpy"
 
+    # ... and with fast=True: the same outcomes, every test's events built by the fast path
+    # (langchain-cohere streams through cohere.Client(...).v2.chat_stream)
+    fast = lc["runs"]["stream_replay_migration_fast"]
+    assert fast["ran"] and fast["selection_ok"], fast.get("problem")
+    assert {n: e["outcome"] for n, e in fast["tests"].items()} == {
+        n: e["outcome"] for n, e in migration["tests"].items()
+    }, fast["tests"]
+    fast_xfail = {n: e["exception"] for n, e in fast["tests"].items() if e["outcome"] == "xfailed"}
+    assert fast_xfail == upstream_xfail, "the xfail fails for another reason than under vcrpy"
+    unbuilt = [n for n, e in fast["tests"].items() if not e["fast_events"]]
+    assert unbuilt == [], f"the fast path built no event in {unbuilt}"
+    assert all(e["fast_events"] == 0 for e in migration["tests"].values())  # the counter counts only fast=True
+
     # B. litellm against stream-replay serve
     litellm = result["litellm"]
     assert litellm["ran"], litellm.get("problem")
