@@ -147,6 +147,25 @@ def test_a_v1_clients_v2_sub_client_takes_the_fast_path(cls: type, monkeypatch: 
     assert built == [kind for kind, _ in expected] and len(expected) > 40
 
 
+def test_a_v1_client_whose_v2_sub_client_cannot_be_made_is_still_built_fast() -> None:
+    """cohere 7.x makes ``client.v2`` at its first use; the fast path asks for it when the
+    client is built. If the SDK's own getter fails then, the client's construction does
+    not: the failure is left to the first use, as without the fast path."""
+    if not isinstance(vars(cohere.client.BaseCohere).get("v2"), property):
+        pytest.skip("this cohere makes the sub-client in the client's constructor (5.x)")
+    from stream_replay.replay.fast import install_fast_path
+    from stream_replay.replay.player import Player
+    from stream_replay.replay.responses import Responder
+
+    cassette = load_cassette(CASSETTES / "v1_text.yaml")
+    co = cohere.Client(api_key="k", httpx_client=httpx.Client(transport=ReplayTransport(cassette)))
+    del co._v2  # what the SDK's v2 getter reads: it now raises AttributeError
+    assert install_fast_path(co, Player(cassette), Responder(None, ())) is None
+    with pytest.raises(AttributeError):
+        co.v2  # noqa: B018
+    assert list(co.chat_stream(**kwargs_of(cassette)))  # and the client's own chat_stream answers
+
+
 def test_replay_is_deterministic() -> None:
     cassette = load_cassette(CASSETTES / "v2_agent.yaml")
 

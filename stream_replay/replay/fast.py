@@ -125,7 +125,11 @@ def _streaming_methods(client: Any) -> Iterator[tuple[Any, str, StreamKind]]:
     held = vars(client).get("v2")
     if held is None:
         getter = getattr(inspect.getattr_static(client, "v2", None), "fget", None)
-        held = getter(client) if type(getter) is types.FunctionType and defined_in("cohere", getter) else None
+        if type(getter) is types.FunctionType and defined_in("cohere", getter):
+            try:
+                held = getter(client)
+            except Exception:  # its first use will fail as the SDK fails; building the client does not
+                held = None
     if held is not None and hasattr(type(held), "chat_stream"):
         yield held, "chat_stream", "v2"
 
