@@ -18,7 +18,8 @@ stays the SDK's.
 
 It covers both streaming methods of every client: ``chat_stream`` (v1 or v2 chat) and
 ``generate_stream`` (``/v1/generate``, on ``Client`` and, by inheritance, ``ClientV2``),
-each built from its own union (``sdk.event_classes``).
+each built from its own union (``sdk.event_classes``), and a v1 client's v2 sub-client's
+``chat_stream`` (``cohere.Client(...).v2.chat_stream``, as langchain-cohere streams).
 
 **Nothing that wraps the SDK is bypassed.** The fast path replaces only the method
 in which the SDK sends the request and parses the answer, on the client's own
