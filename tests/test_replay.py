@@ -126,24 +126,13 @@ def test_a_v1_clients_v2_sub_client_takes_the_fast_path(cls: type, monkeypatch: 
     """``cohere.Client(...).v2.chat_stream``, as langchain-cohere streams: the same events
     as the SDK path's, built by the fast path (cohere 5.x makes the sub-client in the
     client's constructor, 7.x at its first use)."""
-    from stream_replay.replay import fast as fast_module
+    from tests.test_instrumentation import dumps, spy_on_build, stream
 
-    built: list[type] = []
-    build = fast_module._build
-    monkeypatch.setattr(fast_module, "_build", lambda kind, *rest: built.append(kind) or build(kind, *rest))
+    built = spy_on_build(monkeypatch)
     cassette = load_cassette(CASSETTES / "v2_tool_calls.yaml")
-
-    def stream(co: Any) -> list[tuple[type, dict[str, Any]]]:
-        async def collect_async() -> list[Any]:
-            return [e async for e in co.v2.chat_stream(**kwargs_of(cassette))]
-
-        sync = cls is cohere.Client
-        events = list(co.v2.chat_stream(**kwargs_of(cassette))) if sync else asyncio.run(collect_async())
-        return [(type(e), e.model_dump()) for e in events]
-
-    expected = stream(replay_client(cassette, cls))
+    expected = dumps(stream(replay_client(cassette, cls).v2, kwargs_of(cassette)))
     assert built == []
-    assert stream(replay_client(cassette, cls, fast=True)) == expected
+    assert dumps(stream(replay_client(cassette, cls, fast=True).v2, kwargs_of(cassette))) == expected
     assert built == [kind for kind, _ in expected] and len(expected) > 40
 
 
