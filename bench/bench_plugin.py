@@ -123,6 +123,7 @@ TEXTS = {texts}
 
 def _classes():
     # The SDK's own event classes, by type: the members of the union chat_stream yields.
+    # (Read here rather than by stream_replay.sdk.event_classes: the floor imports none of ours.)
     union = typing.get_args(typing.get_type_hints(ClientV2.chat_stream)["return"])[0]
     while typing.get_origin(union) is typing.Annotated:
         union = typing.get_args(union)[0]
