@@ -26,6 +26,7 @@ PYTEST_DONT_REWRITE
 from __future__ import annotations
 
 import re
+from itertools import repeat
 from typing import Any
 
 from .lines import fits_one_line
@@ -97,6 +98,8 @@ _TRUE = {"yes", "true", "on"}
 _INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
 #: Deeper than this, PyYAML's reader decides (it refuses past ``MAX_YAML_DEPTH``).
 _MAX_DEPTH = 16
+#: A literal block's indicator: ``|`` and its chomping (``|-`` strips the last line break, ``|+`` keeps all).
+_LITERAL_STARTS = frozenset({"|", "|-", "|+"})
 #: The ASCII part of what ``lines.fits_one_line`` allows, and the line break: checked in
 #: one ``bytes.translate`` (a tenth of the regular expression's time on ASCII text).
 _PRINTABLE_ASCII = bytes(range(0x20, 0x7F)) + b"\n"
@@ -214,11 +217,13 @@ def _document(lines: list[str]) -> dict[str, Any]:
             into[name] = node
             stack.append((indent, node, dash))
         else:
-            while stack[-1][0] > indent or (stack[-1][2] and stack[-1][0] == indent and not dash):
+            head = stack[-1]
+            while head[0] > indent or (head[2] and head[0] == indent and not dash):
                 stack.pop()
                 if not stack:
                     raise _GiveUp
-            if stack[-1][0] != indent or stack[-1][2] != dash:
+                head = stack[-1]
+            if head[0] != indent or head[2] != dash:
                 raise _GiveUp  # more indented than what is open: a wrapped scalar, or no YAML of ours
         top = stack[-1][1]
         if dash:
@@ -248,10 +253,10 @@ def _document(lines: list[str]) -> dict[str, Any]:
             raise _GiveUp  # PyYAML's reader refuses it, saying where
         if not value:
             pending = (top, key, indent)
-        elif value == "|" or value == "|-" or value == "|+":
+        elif value in _LITERAL_STARTS:
             top[key], at = _literal(lines, at, indent, value[1:])
         else:
-            if _continues(lines, at, indent):
+            if at < count and lines[at][: indent + 1].isspace() and _continues(lines, at, indent):
                 value, at = _folded(lines, at, indent, value)
             top[key] = _scalar(value)
     if pending is not None or not root:
@@ -309,8 +314,16 @@ def _literal(lines: list[str], start: int, indent: int, chomping: str) -> tuple[
     prefix = " " * block
     end = start + 1
     count = len(lines)
-    while end < count and lines[end].startswith(prefix):
-        end += 1
+    # The first line after it that does not start with its indentation, found a run of
+    # lines at a time, each run twice as long (a block is most of a cassette's lines).
+    run = 16
+    while end < count:
+        starts = list(map(str.startswith, lines[end : end + run], repeat(prefix)))
+        if False in starts:
+            end += starts.index(False)
+            break
+        end += len(starts)
+        run *= 2
     if end < count - 1 and not lines[end].strip(" "):
         raise _GiveUp  # a blank line after the block: chomping decides, so PyYAML does
     text = "\n".join(lines[start:end])
