@@ -98,7 +98,8 @@ def read_block(
     them no longer than it wants (it must not raise); when a line is not plainly right,
     the calls stop short or go on to the end, and False says to ignore what they gave.
     When ``each`` was given every payload, the block is checked but no event is made
-    (None): the caller took what it needed from the calls."""
+    (None): the caller took what it needed from the calls, and the second value is
+    False (only a block whose events are made says whether they are typed)."""
     lines = block.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
@@ -142,18 +143,22 @@ def _parse_well_formed(
     if not lines:
         return [], True
     key = "event_type" if ndjson else "type"
-    typed = True
+    typed = each is None  # told with the events only (see read_block)
     offsets: list[str] = []
     names: list[str] = []
     datas: list[str | None] = []
-    payloads = 0
+    dones = 0
+    # (Each line's steps are as few as they can be: this runs for every event of every
+    # first replay.)
+    add_offset = offsets.append
     try:
         for line in lines:
             parts = line.split(" ", 2)
             if len(parts) != 3:
                 if ndjson or len(parts) != 2 or parts[1] != DONE:
                     return None
-                offsets.append(parts[0])
+                add_offset(parts[0])
+                dones += 1
                 if each is None:  # the events are made at the end, from these
                     names.append(DONE)
                     datas.append(None)
@@ -164,12 +169,12 @@ def _parse_well_formed(
             if data[:1] != "{" or (ndjson and f'"event_type":"{name}"' not in data):
                 return None
             payload = loads_json(data)
-            if too_deep(data):
+            # too_deep's own first check, here: it spares nearly every line the call
+            if data.count("{") + data.count("[") > MAX_JSON_DEPTH and too_deep(data):
                 return None
             if typed and (type(payload) is not dict or payload.get(key) != name):
                 typed = False
-            offsets.append(offset)
-            payloads += 1
+            add_offset(offset)
             if each is None:
                 names.append(name)
                 datas.append(data)
@@ -177,7 +182,7 @@ def _parse_well_formed(
                 each(data, payload)
     except (ValueError, RecursionError):
         return None
-    if not payloads:
+    if dones == len(offsets):
         return None  # only [DONE]s: the careful reading says what is wrong
     offset_texts = set(offsets)
     if offset_texts == {"-"}:
