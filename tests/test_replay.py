@@ -564,6 +564,55 @@ def test_the_fast_path_checks_arguments_like_the_sdk() -> None:
         list(co.chat_stream(model="command-r"))  # type: ignore[call-arg]
 
 
+def _bound(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[str, Any]:
+    """What ``inspect.signature(fn)`` (without self) binds, as (names in order, values) or
+    the error it raises."""
+    import inspect
+
+    signature = inspect.signature(fn)
+    signature = signature.replace(parameters=list(signature.parameters.values())[1:])
+    try:
+        arguments = signature.bind(*args, **kwargs).arguments
+    except TypeError as exc:
+        return "TypeError", str(exc)
+    return ",".join(arguments), list(arguments.values())
+
+
+def _taken(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[str, Any]:
+    import stream_replay.replay.fast as fast_module
+
+    try:
+        arguments = fast_module._parameters(fn).arguments(args, kwargs)
+    except TypeError as exc:
+        return "TypeError", str(exc)
+    return ",".join(arguments), list(arguments.values())
+
+
+def test_the_fast_path_binds_arguments_as_the_signature_does() -> None:
+    """The fast path takes keyword arguments without ``Signature.bind``; what it takes, in
+    which order, and what it refuses are ``bind``'s, for the SDK's streaming methods and
+    for signatures the shortcut does not apply to."""
+    co = cohere.ClientV2(api_key="k")
+    raw = getattr(co, "_raw_client", None)
+    sdk_method = raw.chat_stream.__func__ if raw is not None else cohere.ClientV2.chat_stream  # 7.x, 5.x
+
+    def odd(self: object, a: int, /, b: int, *rest: int, c: int = 3, **more: int) -> None: ...
+
+    messages = [{"role": "user", "content": "hi"}]
+    calls: list[tuple[Any, tuple[Any, ...], dict[str, Any]]] = [
+        (sdk_method, (), {"model": "command-r", "messages": messages}),
+        (sdk_method, (), {"messages": messages, "temperature": 0.5, "model": "command-r"}),  # another order
+        (sdk_method, (), {"model": "command-r"}),  # one missing
+        (sdk_method, (), {"model": "command-r", "messages": messages, "nope": 1}),  # one unknown
+        (sdk_method, ("command-r",), {"messages": messages}),  # positional: keyword-only in the SDK
+        (odd, (1, 2, 5), {"c": 4, "d": 6}),
+        (odd, (), {"a": 1, "b": 2}),  # a is positional-only
+    ]
+    for fn, args, kwargs in calls:
+        assert _taken(fn, args, kwargs) == _bound(fn, args, kwargs), (fn, args, kwargs)
+    assert _taken(sdk_method, (), calls[1][2])[0] == "model,messages,temperature"
+
+
 def test_replay_clients_build_no_tls_context(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("a replay client must not load TLS certificates")
