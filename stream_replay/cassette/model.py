@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -169,7 +169,7 @@ class Cassette:
         printer.text(repr(self))
 
     def with_path(self, path: Path | None) -> Cassette:
-        return replace(self, path=path)
+        return Cassette(self.interactions, self.meta, path)  # dataclasses.replace, without its generic steps
 
     @property
     def label(self) -> str:

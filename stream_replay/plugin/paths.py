@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -68,6 +69,22 @@ def cassette_path(
     marker) replaces the default: absolute, or relative to the cassette directory
     (``.yaml`` added when it has no suffix).
     """
+    base, folder = _folders(test_file, rootdir, None if directory is None else os.fspath(directory))
+    if cassette is not None:
+        chosen = Path(cassette)
+        if not chosen.suffix:
+            chosen = chosen.with_suffix(".yaml")
+        if chosen.is_absolute():
+            return chosen
+        # every part a file system takes (long names shortened with a hash, as test names are)
+        return base.joinpath(*(_fitting(part) for part in chosen.parts))
+    return folder / f"{cassette_name(node_name, class_name)}.yaml"
+
+
+@functools.lru_cache(maxsize=256)
+def _folders(test_file: Path, rootdir: Path, directory: str | None) -> tuple[Path, Path]:
+    """The cassette directory, and the test module's folder in it (``cassette_path``):
+    the same for every test of a file, so made once."""
     if directory is None:
         base = test_file.parent / "cassettes"
         module_part = Path(test_file.stem)
@@ -77,15 +94,7 @@ def cassette_path(
             module_part = test_file.relative_to(rootdir).with_suffix("")
         except ValueError:
             module_part = Path(test_file.stem)
-    if cassette is not None:
-        chosen = Path(cassette)
-        if not chosen.suffix:
-            chosen = chosen.with_suffix(".yaml")
-        if chosen.is_absolute():
-            return chosen
-        # every part a file system takes (long names shortened with a hash, as test names are)
-        return base.joinpath(*(_fitting(part) for part in chosen.parts))
-    return base / module_part / f"{cassette_name(node_name, class_name)}.yaml"
+    return base, base / module_part
 
 
 def record_command(
