@@ -45,10 +45,14 @@ def _wait(started: float, at: float | None) -> float:
 
 
 def paced(items: Sequence[T], due: Due, started: float) -> Iterator[T]:
-    """Each of ``items`` once it is due (``started``: a ``time.monotonic()``)."""
+    """Each of ``items`` once it is due (``started``: a ``time.monotonic()``); with
+    nothing due (None), the items' own iterator, with no generator step in between."""
     if due is None:
-        yield from items
-        return
+        return iter(items)
+    return _paced(items, due, started)
+
+
+def _paced(items: Sequence[T], due: Sequence[float | None], started: float) -> Iterator[T]:
     for item, at in zip(items, due, strict=True):
         wait = _wait(started, at)
         if wait > 0:
