@@ -509,8 +509,6 @@ class _Builder:
         self.unchecked = unchecked
         self.built: list[Any] | None = []
         self._plan = Plan([], [])
-        self._add_class = self._plan.classes.append
-        self._add_text = self._plan.texts.append
         self._done = False
 
     def __call__(self, text: str | None, payload: Any) -> None:
@@ -528,8 +526,8 @@ class _Builder:
         except Exception:  # any failure (an unknown type, the model's refusal): not fast
             self.built = None
             return
-        self._add_class(cls)
-        self._add_text(text)
+        self._plan.classes.append(cls)
+        self._plan.texts.append(text)
 
     def plan(self) -> Plan | None:
         """The plan of what it was given, or None when that cannot go fast."""
@@ -544,24 +542,22 @@ class _Builder:
 def _events(planned: _Planned, unchecked: bool) -> Iterator[Any]:
     built = planned.built
     classes, texts = planned.plan
-    positions = range(len(texts))
-    for position in positions if planned.due is None else paced(positions, planned.due, planned.started):
-        if built is None:
-            yield _build(classes[position], texts[position], unchecked)
-        else:  # each built event handed over once: a consumer that drops it keeps nothing alive
-            event, built[position] = built[position], None
-            yield event
+    for position in paced(range(len(texts)), planned.due, planned.started):
+        yield _take(built, position) if built is not None else _build(classes[position], texts[position], unchecked)
 
 
 async def _aevents(planned: _Planned, unchecked: bool) -> AsyncIterator[Any]:
     built = planned.built
     classes, texts = planned.plan
     async for position in apaced(range(len(texts)), planned.due, planned.started):
-        if built is None:
-            yield _build(classes[position], texts[position], unchecked)
-        else:
-            event, built[position] = built[position], None
-            yield event
+        yield _take(built, position) if built is not None else _build(classes[position], texts[position], unchecked)
+
+
+def _take(built: list[Any], position: int) -> Any:
+    """The event built for ``position``, once (the list lets go of it, so a consumer
+    that drops each event as it goes keeps none of them alive)."""
+    event, built[position] = built[position], None
+    return event
 
 
 def _build(cls: type, text: str, unchecked: bool, parsed: Any = None) -> Any:
