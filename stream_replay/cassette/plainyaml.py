@@ -256,7 +256,7 @@ def _document(lines: list[str]) -> dict[str, Any]:
         elif value in _LITERAL_STARTS:
             top[key], at = _literal(lines, at, indent, value[1:])
         else:
-            if at < count and lines[at][: indent + 1].isspace() and _continues(lines, at, indent):
+            if _continues(lines, at, indent):
                 value, at = _folded(lines, at, indent, value)
             top[key] = _scalar(value)
     if pending is not None or not root:
@@ -270,6 +270,8 @@ def _continues(lines: list[str], at: int, indent: int) -> bool:
     if at >= len(lines):
         return False
     line = lines[at]
+    if not line[: indent + 1].isspace():  # fewer than indent + 1 leading blanks (most lines: a sibling key)
+        return False
     content = line.lstrip(" ")
     return bool(content) and len(line) - len(content) > indent
 
