@@ -558,6 +558,43 @@ def test_the_fast_path_builds_a_first_replay_from_the_payloads_loading_parsed(mo
     assert again == first and len(parsed_texts) == 73
 
 
+@pytest.mark.parametrize("cls", [cohere.ClientV2, cohere.AsyncClientV2], ids=["sync", "async"])
+def test_the_fast_path_lets_go_of_each_event_it_hands_over(cls: type) -> None:
+    """Nothing of the fast path holds an event once the consumer has the next, on the
+    first replay (its events built before it) and on a repeat: a consumer that drops
+    each event as it goes keeps none of them alive (CPython's reference count, less the
+    test's own)."""
+    import sys
+
+    co = replay_client(load_cassette(V2_TEXT), cls, fast=True, allow_repeats=True)
+    request = {"model": "command-r", "messages": [{"role": "user", "content": "I'm Pickle Rick"}]}
+
+    def holders() -> list[int]:
+        """For each event but the last, how many others hold it once the next has arrived."""
+        counts: list[int] = []
+        previous: list[Any] = []
+
+        def arrived(event: Any) -> None:
+            if previous:
+                counts.append(sys.getrefcount(previous.pop()) - 1)  # less the pop's own
+            previous.append(event)
+
+        if cls is cohere.ClientV2:
+            for event in co.chat_stream(**request):
+                arrived(event)
+        else:
+
+            async def consume() -> None:
+                async for event in co.chat_stream(**request):
+                    arrived(event)
+
+            asyncio.run(consume())
+        return counts
+
+    assert holders() == [0] * 72  # the first replay
+    assert holders() == [0] * 72  # a repeat
+
+
 def test_the_fast_path_checks_arguments_like_the_sdk() -> None:
     co = replay_client(V2_TEXT, fast=True)
     with pytest.raises(TypeError):

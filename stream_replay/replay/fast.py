@@ -45,6 +45,7 @@ PYTEST_DONT_REWRITE
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import inspect
@@ -53,6 +54,7 @@ import time
 import types
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
+from itertools import repeat
 from typing import Any, NamedTuple
 
 from ..cassette.eventblock import EventBlock
@@ -508,7 +510,7 @@ class _Builder:
         self.key = TYPE_KEYS[api]
         self.unchecked = unchecked
         self.built: list[Any] | None = []
-        self._plan = Plan([], [])
+        self.texts: list[str] = []
         self._done = False
 
     def __call__(self, text: str | None, payload: Any) -> None:
@@ -521,17 +523,18 @@ class _Builder:
             self._done = True
             return
         try:
-            cls = self.classes[payload[self.key]]
-            built.append(_build(cls, text, self.unchecked, payload))
+            built.append(_build(self.classes[payload[self.key]], text, self.unchecked, payload))
         except Exception:  # any failure (an unknown type, the model's refusal): not fast
             self.built = None
             return
-        self._plan.classes.append(cls)
-        self._plan.texts.append(text)
+        self.texts.append(text)
 
     def plan(self) -> Plan | None:
-        """The plan of what it was given, or None when that cannot go fast."""
-        return self._plan if self.built is not None else None
+        """The plan of what it was given, or None when that cannot go fast. Each event's
+        class is the one it was built as: the class its type field named (``_build``
+        builds ``cls`` itself, validated or not)."""
+        built = self.built
+        return Plan(list(map(type, built)), self.texts) if built is not None else None
 
     def events(self, plan: Plan) -> list[Any] | None:
         """The events built, when they are the plan's, class by class; else None."""
@@ -540,24 +543,30 @@ class _Builder:
 
 
 def _events(planned: _Planned, unchecked: bool) -> Iterator[Any]:
-    built = planned.built
-    classes, texts = planned.plan
-    for position in paced(range(len(texts)), planned.due, planned.started):
-        yield _take(built, position) if built is not None else _build(classes[position], texts[position], unchecked)
+    """The planned events, each handed over once it is due."""
+    return paced(_unpaced(planned, unchecked), planned.due, planned.started)
 
 
 async def _aevents(planned: _Planned, unchecked: bool) -> AsyncIterator[Any]:
-    built = planned.built
+    async for event in apaced(_unpaced(planned, unchecked), planned.due, planned.started):
+        yield event
+
+
+def _unpaced(planned: _Planned, unchecked: bool) -> Iterator[Any]:
+    """The events of the first replay, built with its plan, each handed over once (the
+    queue lets go of it, so a consumer that drops each event as it goes keeps none of
+    them alive); a repeat's, each built from its text when it is asked for."""
     classes, texts = planned.plan
-    async for position in apaced(range(len(texts)), planned.due, planned.started):
-        yield _take(built, position) if built is not None else _build(classes[position], texts[position], unchecked)
+    if planned.built is None:
+        return map(_build, classes, texts, repeat(unchecked))
+    queue = collections.deque(planned.built)
+    planned.built.clear()
+    queue.append(_HANDED_OVER)
+    return iter(queue.popleft, _HANDED_OVER)
 
 
-def _take(built: list[Any], position: int) -> Any:
-    """The event built for ``position``, once (the list lets go of it, so a consumer
-    that drops each event as it goes keeps none of them alive)."""
-    event, built[position] = built[position], None
-    return event
+#: The end of a first replay's queue of events (``_unpaced``).
+_HANDED_OVER = object()
 
 
 def _build(cls: type, text: str, unchecked: bool, parsed: Any = None) -> Any:

@@ -14,7 +14,7 @@ PYTEST_DONT_REWRITE
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from typing import TypeVar
 
 from ..cassette.model import DEFAULT_EVENT_GAP, Stream
@@ -44,7 +44,7 @@ def _wait(started: float, at: float | None) -> float:
     return 0.0 if at is None else started + at - time.monotonic()
 
 
-def paced(items: Sequence[T], due: Due, started: float) -> Iterator[T]:
+def paced(items: Iterable[T], due: Due, started: float) -> Iterator[T]:
     """Each of ``items`` once it is due (``started``: a ``time.monotonic()``); with
     nothing due (None), the items' own iterator, with no generator step in between."""
     if due is None:
@@ -52,7 +52,7 @@ def paced(items: Sequence[T], due: Due, started: float) -> Iterator[T]:
     return _paced(items, due, started)
 
 
-def _paced(items: Sequence[T], due: Sequence[float | None], started: float) -> Iterator[T]:
+def _paced(items: Iterable[T], due: Sequence[float | None], started: float) -> Iterator[T]:
     for item, at in zip(items, due, strict=True):
         wait = _wait(started, at)
         if wait > 0:
@@ -60,7 +60,7 @@ def _paced(items: Sequence[T], due: Sequence[float | None], started: float) -> I
         yield item
 
 
-async def apaced(items: Sequence[T], due: Due, started: float) -> AsyncIterator[T]:
+async def apaced(items: Iterable[T], due: Due, started: float) -> AsyncIterator[T]:
     """``paced`` for async consumers: the wait is ``anyio.sleep`` (asyncio or trio)."""
     if due is None:
         for item in items:
