@@ -8,7 +8,9 @@ expected line numbers are found by searching that text, never taken from the cod
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -690,24 +692,65 @@ def test_in_memory_text_errors_say_so() -> None:
     assert err.place == "version"
 
 
-@pytest.mark.parametrize("fast", [False, True], ids=["sdk-path", "fast-path"])
-def test_a_broken_payload_fails_the_replay_before_any_event_arrives(tmp_path: Path, fast: bool) -> None:
+def replay_with_event_14(tmp_path: Path, edit: Callable[[str], str], fast: bool, seen: list[Any]) -> None:
+    """Replay ``v2_text.yaml`` with its event 14's line edited, through ``replay_client``,
+    into ``seen``; raises what the replay raises."""
     import json
 
     from stream_replay import replay_client
 
     lines = real_text("v2_text.yaml").split("\n")
     index = event_line_index(lines, 0, 14)
-    lines[index] = lines[index][: lines[index].rindex("}")]  # cut the closing brace
-    path = write(tmp_path, "\n".join(lines))
-    cassette = load_cassette(path)
+    lines[index] = edit(lines[index])
+    cassette = load_cassette(write(tmp_path, "\n".join(lines)))
     body = json.loads(json.dumps(cassette.interactions[0].request.body.json))
     body.pop("stream")
-    seen = []
+    for event in replay_client(cassette, fast=fast).chat_stream(**body):
+        seen.append(event)
+
+
+@pytest.mark.parametrize("fast", [False, True], ids=["sdk-path", "fast-path"])
+def test_a_broken_payload_fails_the_replay_before_any_event_arrives(tmp_path: Path, fast: bool) -> None:
+    seen: list[Any] = []
     with pytest.raises(CassetteError) as info:
-        for event in replay_client(cassette, fast=fast).chat_stream(**body):
-            seen.append(event)
+        replay_with_event_14(tmp_path, lambda line: line[: line.rindex("}")], fast, seen)  # cut the closing brace
     assert seen == []
-    assert info.value.line == index + 1
+    assert info.value.line == event_line_index(real_text("v2_text.yaml").split("\n"), 0, 14) + 1
     assert info.value.place == "interactions[0].response.stream.events[14]"
     assert "not valid JSON" in info.value.problem
+
+
+@pytest.mark.parametrize("fast", [False, True], ids=["sdk-path", "fast-path"])
+@pytest.mark.parametrize(
+    ("depth", "refused"),
+    [(63, False), (64, True), (200, True)],
+    ids=["64-levels", "65-levels", "201-levels"],
+)
+def test_a_payload_nesting_deeper_than_64_levels_fails_the_replay(
+    tmp_path: Path, fast: bool, depth: int, refused: bool
+) -> None:
+    """A payload that nests deeper than real events can (64 levels, the event's own
+    object included) is refused with its line before any event arrives, on both paths;
+    one that nests exactly 64 levels is replayed. Brackets inside strings do not count."""
+    import json
+
+    deep = json.loads("[" * depth + "]" * depth)
+
+    def nest(line: str) -> str:
+        prefix, payload = line.split(" {", 1)
+        event = json.loads("{" + payload)
+        event["quoted"] = "{[" * 100  # in a string: no nesting
+        event["deep"] = deep
+        return prefix + " " + json.dumps(event, separators=(",", ":"))
+
+    seen: list[Any] = []
+    if not refused:
+        replay_with_event_14(tmp_path, nest, fast, seen)
+        assert seen[14].model_dump()["deep"] == deep
+        return
+    with pytest.raises(CassetteError) as info:
+        replay_with_event_14(tmp_path, nest, fast, seen)
+    assert seen == []
+    assert info.value.line == event_line_index(real_text("v2_text.yaml").split("\n"), 0, 14) + 1
+    assert info.value.place == "interactions[0].response.stream.events[14]"
+    assert "deeper than 64 levels" in info.value.problem
