@@ -45,7 +45,6 @@ PYTEST_DONT_REWRITE
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import functools
 import inspect
@@ -54,7 +53,7 @@ import time
 import types
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
-from itertools import repeat
+from itertools import repeat, starmap
 from typing import Any, NamedTuple
 
 from ..cassette.eventblock import EventBlock
@@ -553,20 +552,16 @@ async def _aevents(planned: _Planned, unchecked: bool) -> AsyncIterator[Any]:
 
 
 def _unpaced(planned: _Planned, unchecked: bool) -> Iterator[Any]:
-    """The events of the first replay, built with its plan, each handed over once (the
-    queue lets go of it, so a consumer that drops each event as it goes keeps none of
-    them alive); a repeat's, each built from its text when it is asked for."""
+    """The events of the first replay, built with its plan, each handed over once: popped
+    from the end of their list, reversed, so that it lets go of each as it goes (a
+    consumer that drops each event keeps none of them alive); a repeat's, each built
+    from its text when it is asked for."""
     classes, texts = planned.plan
-    if planned.built is None:
+    built = planned.built
+    if built is None:
         return map(_build, classes, texts, repeat(unchecked))
-    queue = collections.deque(planned.built)
-    planned.built.clear()
-    queue.append(_HANDED_OVER)
-    return iter(queue.popleft, _HANDED_OVER)
-
-
-#: The end of a first replay's queue of events (``_unpaced``).
-_HANDED_OVER = object()
+    built.reverse()
+    return starmap(built.pop, repeat((), len(built)))
 
 
 def _build(cls: type, text: str, unchecked: bool, parsed: Any = None) -> Any:
