@@ -754,3 +754,43 @@ def test_a_payload_nesting_deeper_than_64_levels_fails_the_replay(
     assert info.value.line == event_line_index(real_text("v2_text.yaml").split("\n"), 0, 14) + 1
     assert info.value.place == "interactions[0].response.stream.events[14]"
     assert "deeper than 64 levels" in info.value.problem
+
+
+BAD_HEADERS = [
+    ('"x a": v', "interactions[0].response.headers", "'x a' is not an HTTP header name"),
+    ('"x-a\\nx-b": v', "interactions[0].response.headers", "'x-a\\nx-b' is not an HTTP header name"),
+    ('x-a: "a\\x01b"', "interactions[0].response.headers.x-a", "line break or another control character"),
+    ('x-a: "a\\nx-b: c"', "interactions[0].response.headers.x-a", "line break or another control character"),
+    ("x-a: [v]", "interactions[0].response.headers.x-a", "a header value must be text"),
+    ("x-a: true", "interactions[0].response.headers.x-a", "a header value must be text"),
+]
+
+
+@pytest.mark.parametrize(("line", "place", "problem"), BAD_HEADERS, ids=[b[0] for b in BAD_HEADERS])
+def test_a_recorded_header_that_http_cannot_carry_is_refused_at_load(
+    tmp_path: Path, line: str, place: str, problem: str
+) -> None:
+    """A header name that is not an HTTP token, or a value with a control character (which
+    could inject a header) or that is not text, is refused naming its place; among
+    headers that are all well formed."""
+    text = real_text("v2_text.yaml")
+    anchor = "      x-debug-trace-id: "
+    assert text.count(anchor) == 1
+    path = write(tmp_path, text.replace(anchor, f"      {line}\n{anchor}"))
+    err = load_error(path)
+    assert_well_formed(err, path)
+    assert err.place == place
+    assert problem in err.problem
+
+
+def test_recorded_headers_are_read_as_text_with_lowercase_names(tmp_path: Path) -> None:
+    """Names are lowercased; a number the YAML gives unquoted is its text."""
+    text = real_text("v2_text.yaml")
+    anchor = "      x-debug-trace-id: "
+    path = write(tmp_path, text.replace(anchor, f"      X-Upper: Value\n      x-count: 5\n{anchor}"))
+    headers = load_cassette(path).interactions[0].response.headers
+    assert headers["x-upper"] == "Value" and headers["x-count"] == "5"
+    assert "X-Upper" not in headers
+    path = write(tmp_path, text.replace(anchor, f"      X-Upper: Value\n{anchor}"))
+    headers = load_cassette(path).interactions[0].response.headers
+    assert headers["x-upper"] == "Value" and "X-Upper" not in headers
