@@ -25,7 +25,6 @@ PYTEST_DONT_REWRITE
 
 from __future__ import annotations
 
-import operator
 import re
 from itertools import repeat
 from typing import Any
@@ -194,23 +193,20 @@ def _key(text: str) -> str:
 
 def _document(lines: list[str]) -> dict[str, Any]:
     """One pass over the lines with a stack of the open collections, each with the
-    indentation of its keys or dashes; anything the stack does not expect gives up.
-    (Every line's content and indentation are found first, at C speed: the pass skips
-    a literal block's lines, but they cost less so than a Python step for each other.)"""
+    indentation of its keys or dashes; anything the stack does not expect gives up."""
     root: dict[str, Any] = {}
     # (indentation, the collection, True for a sequence)
     stack: list[tuple[int, Any, bool]] = [(0, root, False)]
     pending: tuple[dict[str, Any], str, int] | None = None  # a key whose value is on the lines below
-    contents = list(map(str.lstrip, lines, repeat(" ")))
-    indents = list(map(operator.sub, map(len, lines), map(len, contents)))
     count = len(lines)
     at = 0
     while at < count:
-        content = contents[at]
-        indent = indents[at]
+        line = lines[at]
         at += 1
+        content = line.lstrip(" ")
         if not content or content[0] == "#":
             continue  # a blank line or a whole-line comment
+        indent = len(line) - len(content)
         dash = content[:2] == "- "
         if pending is not None:
             into, name, above = pending
@@ -222,21 +218,20 @@ def _document(lines: list[str]) -> dict[str, Any]:
             stack.append((indent, node, dash))
         else:
             head = stack[-1]
-            if head[0] != indent or head[2] != dash:  # not the next entry of the open collection
-                while head[0] > indent or (head[2] and head[0] == indent and not dash):
-                    stack.pop()
-                    if not stack:
-                        raise _GiveUp
-                    head = stack[-1]
-                if head[0] != indent or head[2] != dash:
-                    raise _GiveUp  # more indented than what is open: a wrapped scalar, or no YAML of ours
+            while head[0] > indent or (head[2] and head[0] == indent and not dash):
+                stack.pop()
+                if not stack:
+                    raise _GiveUp
+                head = stack[-1]
+            if head[0] != indent or head[2] != dash:
+                raise _GiveUp  # more indented than what is open: a wrapped scalar, or no YAML of ours
         top = stack[-1][1]
         if dash:
             item = content[2:]
             if item[:1] == " " or len(stack) > _MAX_DEPTH:
                 raise _GiveUp  # the item's own indentation decides where its keys stand
             if ": " not in item and item[-1:] != ":":  # a scalar item, not a mapping's first key
-                if _continues(contents, indents, at, indent):
+                if _continues(lines, at, indent):
                     item, at = _folded(lines, at, indent, item)
                 top.append(_scalar(item))
                 continue
@@ -261,7 +256,7 @@ def _document(lines: list[str]) -> dict[str, Any]:
         elif value in _LITERAL_STARTS:
             top[key], at = _literal(lines, at, indent, value[1:])
         else:
-            if _continues(contents, indents, at, indent):
+            if _continues(lines, at, indent):
                 value, at = _folded(lines, at, indent, value)
             top[key] = _scalar(value)
     if pending is not None or not root:
@@ -269,10 +264,16 @@ def _document(lines: list[str]) -> dict[str, Any]:
     return root
 
 
-def _continues(contents: list[str], indents: list[int], at: int, indent: int) -> bool:
+def _continues(lines: list[str], at: int, indent: int) -> bool:
     """Whether the line at ``at`` continues a scalar whose key or dash is at ``indent``
     (more indented, not blank): only then is ``_folded`` needed."""
-    return at < len(indents) and indents[at] > indent and contents[at] != ""
+    if at >= len(lines):
+        return False
+    line = lines[at]
+    if not line[: indent + 1].isspace():  # fewer than indent + 1 leading blanks (most lines: a sibling key)
+        return False
+    content = line.lstrip(" ")
+    return bool(content) and len(line) - len(content) > indent
 
 
 def _folded(lines: list[str], at: int, indent: int, first: str) -> tuple[str, int]:

@@ -330,13 +330,6 @@ class _Reader:
     def headers(self, place: str, doc: dict[str, Any]) -> dict[str, str]:
         value = doc.get("headers") or {}
         value = self.mapping(f"{place}.headers", value)
-        names, items = list(value), list(value.values())
-        if (
-            set(map(type, names)) | set(map(type, items)) == {str}
-            and all(map(_HEADER_NAME.fullmatch, names))
-            and not _HEADER_VALUE_FORBIDDEN.search("".join(items))
-        ):  # every name a token and every value text without a control character: as written
-            return dict(zip(map(str.lower, names), items, strict=True))
         out = {}
         for key, item in value.items():
             if not isinstance(item, (str, int, float)) or isinstance(item, bool):
