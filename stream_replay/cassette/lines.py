@@ -312,10 +312,8 @@ def _may_nest_too_deep(lines: list[str]) -> bool:
     """Whether any line may hold a payload that nests too deep: ``too_deep``'s cheap test
     for a whole block at once (no line has more brackets than the most ``{`` of any line
     and the most ``[`` of any line), in two passes at C speed; False for every real block."""
-    if not lines:
-        return False
-    braces = max(map(str.count, lines, itertools.repeat("{")))
-    return braces + max(map(str.count, lines, itertools.repeat("["))) > MAX_JSON_DEPTH
+    braces = max(map(str.count, lines, itertools.repeat("{")), default=0)
+    return braces + max(map(str.count, lines, itertools.repeat("[")), default=0) > MAX_JSON_DEPTH
 
 
 def too_deep(payload: str) -> bool:

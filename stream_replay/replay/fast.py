@@ -428,16 +428,16 @@ class _Planner:
         events = stream.events
         builder = _Builder(self.api, self.unchecked)
         if isinstance(events, EventBlock) and events.materialize_each(builder):
-            plan = builder.plan()  # the block's check gave it every payload
-        else:  # the events were made before (or a line needed a closer look)
-            plan = plan_events(stream, self.api)
-            if plan is None:
-                return None
-            builder = _Builder(self.api, self.unchecked)
-            for text in plan.texts:
-                builder(text, loads_json(text))
+            # The block's check gave it every payload: the plan's classes are what it built.
+            plan = builder.plan()
+            return (plan, builder.built) if plan is not None else None
+        # The events were made before (or a line needed a closer look).
+        plan = plan_events(stream, self.api)
         if plan is None:
             return None
+        builder = _Builder(self.api, self.unchecked)
+        for text in plan.texts:
+            builder(text, loads_json(text))
         built = builder.events(plan)
         return (plan, built) if built is not None else None
 
