@@ -595,6 +595,77 @@ def test_the_fast_path_lets_go_of_each_event_it_hands_over(cls: type) -> None:
     assert holders() == [0] * 72  # a repeat
 
 
+def _raw_observations(cls: type, fast: bool) -> list[Any]:
+    """What a consumer of ``with_raw_response.chat_stream`` sees of the httpx response,
+    before the events, after them and after the call; and what reading the body gives,
+    before the events and after them."""
+    co = replay_client(load_cassette(V2_TEXT), cls, fast=fast, allow_repeats=True)
+    request = {"model": "command-r", "messages": [{"role": "user", "content": "I'm Pickle Rick"}]}
+    seen: list[Any] = []
+
+    def outcome(read: Any) -> Any:
+        try:
+            value = read()
+        except Exception as exc:
+            return type(exc).__name__
+        return len(value) if isinstance(value, bytes) else type(value).__name__
+
+    def state(raw: Any) -> None:
+        http = raw.response
+        seen.append(
+            (
+                raw.status_code,
+                raw.headers,
+                http.is_closed,
+                http.is_stream_consumed,
+                outcome(lambda: http.content),
+                outcome(lambda: http.elapsed),
+            )
+        )
+
+    async def run() -> None:
+        if cls is cohere.ClientV2:
+            with co.with_raw_response.chat_stream(**request) as raw:
+                state(raw)
+                seen.append(len(list(raw.data)))
+                state(raw)
+                seen.append(outcome(raw.response.read))  # after the events
+            state(raw)
+            with co.with_raw_response.chat_stream(**request) as raw:
+                seen.append(outcome(raw.response.read))  # before them
+                seen.append(len(list(raw.data)))
+            return
+        async with co.with_raw_response.chat_stream(**request) as raw:
+            state(raw)
+            seen.append(len([event async for event in raw.data]))
+            state(raw)
+            try:
+                seen.append(len(await raw.response.aread()))  # after the events
+            except Exception as exc:
+                seen.append(type(exc).__name__)
+            seen.append(outcome(raw.response.read))  # an async response's sync read
+        state(raw)
+        async with co.with_raw_response.chat_stream(**request) as raw:
+            seen.append(len(await raw.response.aread()))
+            seen.append(len([event async for event in raw.data]))
+
+    asyncio.run(run())
+    return seen
+
+
+@pytest.mark.parametrize("cls", [cohere.ClientV2, cohere.AsyncClientV2], ids=["sync", "async"])
+def test_the_raw_response_of_a_fast_call_is_the_sdk_paths(cls: type) -> None:
+    """``with_raw_response.chat_stream`` on the fast path gives the httpx response the SDK
+    path gives: streamed and not read (``content`` refused, ``read()`` the recorded
+    body), consumed once the events are read (a second read refused), closed and timed
+    when the call's context ends. Compared with the SDK path's, over real HTTP types."""
+    if not hasattr(cls, "with_raw_response"):
+        pytest.skip(f"cohere {cohere.__version__}'s streams give no raw response (no with_raw_response)")
+    sdk = _raw_observations(cls, fast=False)
+    assert sdk[0][2:] == (False, False, "ResponseNotRead", "RuntimeError")  # the SDK path as httpx gives it
+    assert _raw_observations(cls, fast=True) == sdk
+
+
 def test_the_fast_path_checks_arguments_like_the_sdk() -> None:
     co = replay_client(V2_TEXT, fast=True)
     with pytest.raises(TypeError):

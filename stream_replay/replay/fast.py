@@ -29,7 +29,9 @@ objects, never on a class:
   its raw client's method of the same name, which sends and parses. The fast path
   takes the raw client's place, so the public method, and whatever wraps it at class
   level (OpenTelemetry and Sentry integrations, ``wrapt``, ``unittest.mock.patch.object``,
-  a user's own replacement), runs on every call, and gets the SDK's own ``HttpResponse``.
+  a user's own replacement), runs on every call, and gets the SDK's own ``HttpResponse``,
+  holding the recorded response as the SDK path's holds it (``with_raw_response``):
+  streamed and not yet read, its body the recorded one, closed when the call ends.
 - cohere 5.x: the public method sends and parses itself. The fast path takes its
   place on the client instance only when the method the class gives is the SDK's own
   function; when anything has wrapped or replaced it, the fast path steps aside for
@@ -46,6 +48,7 @@ PYTEST_DONT_REWRITE
 from __future__ import annotations
 
 import contextlib
+import datetime
 import functools
 import inspect
 import json
@@ -53,11 +56,11 @@ import time
 import types
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
-from itertools import repeat, starmap
+from itertools import chain, repeat, starmap
 from typing import Any, NamedTuple
 
 from ..cassette.eventblock import EventBlock
-from ..cassette.model import Stream
+from ..cassette.model import Cassette, Stream
 from ..sdk import STREAM_METHODS, StreamKind, client_api, defined_in, event_classes, is_async_client
 from ..wire.events import TYPE_KEYS
 from ..wire.jsontext import loads as loads_json
@@ -362,11 +365,14 @@ class _Planned(NamedTuple):
     plan: Plan
     due: list[float] | None
     started: float
-    status: int
-    headers: dict[str, str]
     #: The first replay's events, built when the plan was made (a repeat builds each
     #: from its text as it is due); or None.
     built: list[Any] | None
+    #: What gives the recorded response (``http_response``): the responder, the
+    #: cassette and the interaction's position in it.
+    responder: Responder
+    cassette: Cassette
+    position: int
 
 
 #: An interaction's plan, and its events built with it until its first replay takes them.
@@ -404,14 +410,11 @@ class _Planner:
         assert planned is not None
         plan, built = planned
         plans[index] = (plan, None)
-        response = player.cassette.interactions[index].response
-        stream = response.stream
+        stream = player.cassette.interactions[index].response.stream
         assert stream is not None
         due = schedule(stream, responder.speed)
-        headers = {**response.headers}
-        headers.setdefault("content-type", "text/event-stream" if stream.format == "sse" else "application/stream+json")
         due = due[: len(plan.texts)] if due is not None else None
-        return _Planned(plan, due, started, response.status, headers, built)
+        return _Planned(plan, due, started, built, responder, player.cassette, index)
 
     def _plannable(self, player: Player, plans: _Plans, index: int) -> bool:
         if index not in plans:
@@ -441,11 +444,28 @@ class _Planner:
         built = builder.events(plan)
         return (plan, built) if built is not None else None
 
-    def http_response(self, planned: _Planned) -> Any:
+    def http_response(self, planned: _Planned, *, asynchronous: bool) -> Any:
+        """The recorded response as the SDK path's ``HttpResponse`` holds it: streamed, not
+        read (its ``read()`` gives the recorded body), closed when the call's context ends
+        (``_closing``)."""
         import httpx
 
         request = httpx.Request("POST", _parsed_url(self.url))
-        return httpx.Response(planned.status, headers=planned.headers, request=request)
+        return planned.responder.streamed(
+            planned.cassette, planned.position, request, planned.started, asynchronous=asynchronous
+        )
+
+
+def _closing(response: Any, started: float) -> None:
+    """What the SDK's ``httpx`` stream does to its response when the call's context ends:
+    the time it took, and closed."""
+    response.elapsed = datetime.timedelta(seconds=time.monotonic() - started)
+    response.close()
+
+
+async def _aclosing(response: Any, started: float) -> None:
+    response.elapsed = datetime.timedelta(seconds=time.monotonic() - started)
+    await response.aclose()
 
 
 @functools.lru_cache(maxsize=16)
@@ -541,12 +561,23 @@ class _Builder:
         return built if built is not None and list(map(type, built)) == plan.classes else None
 
 
-def _events(planned: _Planned, unchecked: bool) -> Iterator[Any]:
-    """The planned events, each handed over once it is due."""
-    return paced(_unpaced(planned, unchecked), planned.due, planned.started)
+def _events(planned: _Planned, unchecked: bool, response: Any = None) -> Iterator[Any]:
+    """The planned events, each handed over once it is due. With the ``response`` they
+    come in (7.x's ``HttpResponse``), it is marked consumed when the first is asked for,
+    as httpx marks the SDK path's once the SDK's parse starts reading it (its ``read()``
+    then raises ``StreamConsumed``)."""
+    events = paced(_unpaced(planned, unchecked), planned.due, planned.started)
+    return events if response is None else chain(_consumed(response), events)
 
 
-async def _aevents(planned: _Planned, unchecked: bool) -> AsyncIterator[Any]:
+def _consumed(response: Any) -> Iterator[Any]:
+    response.is_stream_consumed = True
+    yield from ()
+
+
+async def _aevents(planned: _Planned, unchecked: bool, response: Any = None) -> AsyncIterator[Any]:
+    if response is not None:
+        response.is_stream_consumed = True
     async for event in apaced(_unpaced(planned, unchecked), planned.due, planned.started):
         yield event
 
@@ -614,7 +645,11 @@ def _raw_sync(original: Any, parameters: _Parameters, planner: _Planner) -> Call
             with original(*args, **kwargs) as response:
                 yield response
             return
-        yield HttpResponse(response=planner.http_response(planned), data=_events(planned, planner.unchecked))
+        response = planner.http_response(planned, asynchronous=False)
+        try:
+            yield HttpResponse(response=response, data=_events(planned, planner.unchecked, response))
+        finally:
+            _closing(response, planned.started)
 
     return fast_stream
 
@@ -629,7 +664,11 @@ def _raw_async(original: Any, parameters: _Parameters, planner: _Planner) -> Cal
             async with original(*args, **kwargs) as response:
                 yield response
             return
-        yield AsyncHttpResponse(response=planner.http_response(planned), data=_aevents(planned, planner.unchecked))
+        response = planner.http_response(planned, asynchronous=True)
+        try:
+            yield AsyncHttpResponse(response=response, data=_aevents(planned, planner.unchecked, response))
+        finally:
+            await _aclosing(response, planned.started)
 
     return fast_stream
 

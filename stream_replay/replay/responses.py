@@ -9,6 +9,7 @@ PYTEST_DONT_REWRITE
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -88,7 +89,6 @@ class Responder:
         started = time.monotonic() if started is None else started
         interaction = cassette.interactions[index]
         res = interaction.response
-        ending = _Ending(interaction, f"{cassette.label}: interactions[{index}]")
         framed = self._framed(res.stream, request.headers.get("accept")) if res.stream is not None else None
         faults = self.faults.take(res.stream is not None) if self.faults else []
         if faults:
@@ -98,21 +98,53 @@ class Responder:
             if release is not None and any(f.stage == Stage.RESPONSE for f in faults):
                 release()
             plan = make_plan(interaction, self.speed, faults, stream=framed)
+            ending = _Ending(interaction, _place(cassette, index))
             return faulty_response(plan, request, asynchronous=asynchronous, started=started, finish=ending.finish)
-        headers = dict(res.headers)
         if framed is None:
-            return httpx.Response(res.status, headers=headers, content=res.body.to_bytes(), request=request)
+            return httpx.Response(res.status, headers=dict(res.headers), content=res.body.to_bytes(), request=request)
+        headers = res.headers
         if framed is not res.stream:
             headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
-        headers.setdefault("content-type", CONTENT_TYPES[framed.format])
-        due = schedule(framed, self.speed)
+        # Encoded now: the client's response and its stream hold each other (a reference
+        # cycle of httpx's), and its body must not hold the recorded events (see _Ending).
         chunks = self.chunks(framed)
-        stream: httpx.SyncByteStream | httpx.AsyncByteStream
-        if asynchronous:
-            stream = _AsyncEvents(chunks, due, started, ending)
-        else:
-            stream = _SyncEvents(chunks, due, started, ending)
-        return httpx.Response(res.status, headers=headers, stream=stream, request=request)
+        return self.streamed(
+            cassette, index, request, started, framed, headers, asynchronous=asynchronous, encoded=lambda: chunks
+        )
+
+    def streamed(
+        self,
+        cassette: Cassette,
+        index: int,
+        request: httpx.Request,
+        started: float,
+        stream: Stream | None = None,
+        headers: dict[str, str] | None = None,
+        *,
+        asynchronous: bool,
+        encoded: Callable[[], list[bytes]] | None = None,
+    ) -> httpx.Response:
+        """The recorded streamed response of ``cassette.interactions[index]`` as httpx
+        gives a streamed one, not yet read: its status and headers (the stream's content
+        type if they have none), its body the events of its stream (or of ``stream``, the
+        same events framed otherwise, with ``headers``), each event's wire chunk handed
+        over once it is due from ``started``, ending as the recording ended. The chunks
+        are encoded when the body is first read, or given by ``encoded``."""
+        interaction = cassette.interactions[index]
+        res = interaction.response
+        stream = stream if stream is not None else res.stream
+        assert stream is not None
+        headers = {**(headers if headers is not None else res.headers)}
+        headers.setdefault("content-type", CONTENT_TYPES[stream.format])
+        chunks = encoded if encoded is not None else functools.partial(self.chunks, stream)
+        due = schedule(stream, self.speed)
+        ending = _Ending(interaction, _place(cassette, index))
+        body = _AsyncEvents(chunks, due, started, ending) if asynchronous else _SyncEvents(chunks, due, started, ending)
+        return httpx.Response(res.status, headers=headers, stream=body, request=request)
+
+
+def _place(cassette: Cassette, index: int) -> str:
+    return f"{cassette.label}: interactions[{index}]"
 
 
 class _Ending:
@@ -151,26 +183,30 @@ def recorded_exception(type_name: str, message: str, place: str) -> BaseExceptio
 
 
 class _SyncEvents(httpx.SyncByteStream):
-    def __init__(self, chunks: list[bytes], due: list[float] | None, started: float, ending: _Ending) -> None:
+    def __init__(
+        self, chunks: Callable[[], list[bytes]], due: list[float] | None, started: float, ending: _Ending
+    ) -> None:
         self.chunks = chunks
         self.due = due
         self.started = started
         self.ending = ending
 
     def __iter__(self) -> Iterator[bytes]:
-        yield from paced(self.chunks, self.due, self.started)
+        yield from paced(self.chunks(), self.due, self.started)
         self.ending.finish()
 
 
 class _AsyncEvents(httpx.AsyncByteStream):
-    def __init__(self, chunks: list[bytes], due: list[float] | None, started: float, ending: _Ending) -> None:
+    def __init__(
+        self, chunks: Callable[[], list[bytes]], due: list[float] | None, started: float, ending: _Ending
+    ) -> None:
         self.chunks = chunks
         self.due = due
         self.started = started
         self.ending = ending
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in apaced(self.chunks, self.due, self.started):
+        async for chunk in apaced(self.chunks(), self.due, self.started):
             yield chunk
         self.ending.finish()
 
