@@ -248,18 +248,20 @@ class StreamReplay:
         if player is not None:
             views = player.views()
             requests = {str(i): request_summary(views[i]) for i in range(loaded) if i not in played}
+        # Tuples: a record is kept for the whole run, and an empty tuple is no object of
+        # its own, nor one the garbage collector walks (six lists a test were).
         return UseRecord(
             cassette=self.display,
             test=self.nodeid,
             loaded=loaded,
-            played=played,
-            recorded=list(self._recorder.recorded_indexes) if self._recorder is not None else [],
+            played=tuple(played),
+            recorded=tuple(self._recorder.recorded_indexes) if self._recorder is not None else (),
             report_unplayed=bool(self.settings["report_unplayed"]),
             requests=requests,
-            notes=list(self.fast_path_notes),
-            drifts=list(self.drifts),
-            skipped=list(self.skipped),
-            error_answers=self._error_answers(),
+            notes=tuple(self.fast_path_notes),
+            drifts=tuple(self.drifts),
+            skipped=tuple(self.skipped),
+            error_answers=tuple(self._error_answers()),
         )
 
     def _error_answers(self) -> list[str]:

@@ -9,7 +9,7 @@ PYTEST_DONT_REWRITE
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, TypedDict
 
 
@@ -19,14 +19,14 @@ class UseRecord(TypedDict):
     cassette: str  # as shown: relative to rootdir when under it
     test: str  # node id
     loaded: int  # interactions it could replay (0 when it only recorded)
-    played: list[int]
-    recorded: list[int]  # indexes its recordings landed at
+    played: Sequence[int]
+    recorded: Sequence[int]  # indexes its recordings landed at
     report_unplayed: bool
     requests: dict[str, str]  # index -> description, for its unplayed ones
-    notes: list[str]  # why the fast path stepped aside for a client
-    drifts: list[str]  # requests answered despite drift, with the fields that drifted
-    skipped: list[str]  # answers a recording left out (record_errors), and why
-    error_answers: list[str]  # error answers it recorded
+    notes: Sequence[str]  # why the fast path stepped aside for a client
+    drifts: Sequence[str]  # requests answered despite drift, with the fields that drifted
+    skipped: Sequence[str]  # answers a recording left out (record_errors), and why
+    error_answers: Sequence[str]  # error answers it recorded
 
 
 class _Cassette:
