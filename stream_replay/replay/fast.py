@@ -54,7 +54,6 @@ import inspect
 import json
 import time
 import types
-import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from itertools import chain, repeat, starmap
 from typing import Any, NamedTuple
@@ -388,8 +387,9 @@ class _Planner:
         self.url = url
         #: Whether the SDK method builds events unchecked where its model refuses them.
         self.unchecked = unchecked
-        #: Per player (a client may outlive one), each interaction's plan, None: not fast.
-        self.plans: weakref.WeakKeyDictionary[Player, _Plans] = weakref.WeakKeyDictionary()
+        #: Where each player keeps this kind of method's plans (``Player.derived``): each
+        #: interaction's plan, None: not fast.
+        self.key = ("fast path plans", api, unchecked)
 
     def request(self, parameters: _Parameters, args: tuple[Any, ...], kwargs: dict[str, Any]) -> RequestView:
         return view("POST", self.url, _request_body(parameters.arguments(args, kwargs), parameters.signature))
@@ -402,7 +402,7 @@ class _Planner:
         player, responder = self.source()
         if player is None or responder.faults:  # faults act in the transport
             return None
-        plans = self.plans.setdefault(player, {})
+        plans: _Plans = player.derived.setdefault(self.key, {})
         index = player.play_if(request, lambda i: self._plannable(player, plans, i))
         if index is None:
             return None

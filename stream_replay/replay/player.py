@@ -21,8 +21,8 @@ from __future__ import annotations
 import re
 import threading
 import warnings
-from collections.abc import Callable, Sequence
-from typing import Literal, NamedTuple
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, Literal, NamedTuple
 
 from ..analysis.jsondiff import describe, differences
 from ..cassette import Cassette
@@ -102,6 +102,9 @@ class Player:
         self.mismatches: list[NoMatchError] = []
         #: Every request answered despite drift (``drift="accept"``).
         self.drifts: list[Drifted] = []
+        #: What a front end derives once from the interactions, by its own key, kept as
+        #: long as the player (the fast path's plans: a client may outlive its player).
+        self.derived: dict[Hashable, Any] = {}
         self._plays = [0] * len(cassette.interactions)
         self._views: list[RequestView] | None = None
         self._lock = threading.Lock()
