@@ -70,6 +70,8 @@ class Body:
 
 @dataclass(frozen=True, slots=True)
 class Request:
+    """A recorded request: its method, full URL, headers and body."""
+
     method: str
     url: str
     headers: dict[str, str] = field(default_factory=dict)
@@ -105,6 +107,9 @@ class Stream:
 
 @dataclass(frozen=True, slots=True)
 class Response:
+    """A recorded response: its status, headers, and its body or, for a
+    streamed one, its stream."""
+
     status: int
     headers: dict[str, str] = field(default_factory=dict)
     body: Body = field(default_factory=Body)
@@ -116,6 +121,8 @@ class Response:
 
 @dataclass(frozen=True, slots=True)
 class Interaction:
+    """One request and the response it got."""
+
     request: Request
     response: Response
 
@@ -136,6 +143,9 @@ REPR_EVENTS = 60
 
 @dataclass(frozen=True, slots=True, repr=False)
 class Cassette:
+    """Recorded interactions, in the order they happened, with who made them and when
+    (``path``: the file it was loaded from, for messages)."""
+
     interactions: tuple[Interaction, ...]
     meta: Meta = field(default_factory=Meta)
     path: Path | None = None
