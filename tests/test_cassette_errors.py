@@ -756,6 +756,26 @@ def test_a_payload_nesting_deeper_than_64_levels_fails_the_replay(
     assert "deeper than 64 levels" in info.value.problem
 
 
+@pytest.mark.parametrize("fast", [False, True], ids=["sdk-path", "fast-path"])
+def test_the_shortest_payload_nesting_deeper_than_64_levels_is_refused(tmp_path: Path, fast: bool) -> None:
+    """The depth check passes over payloads too short to nest that deep (most events):
+    the shortest JSON object that nests 65 levels (133 characters) is still refused,
+    and the one a level shallower is read as it is."""
+    from stream_replay.cassette.lines import parse_block
+
+    def shortest(levels: int) -> str:
+        return '{"":' + "[" * (levels - 1) + "]" * (levels - 1) + "}"
+
+    assert len(shortest(65)) == 133
+    assert [e.data for e in parse_block(f"- content-delta {shortest(64)}\n", ndjson=False)] == [shortest(64)]
+    seen: list[Any] = []
+    with pytest.raises(CassetteError) as info:
+        replay_with_event_14(tmp_path, lambda line: line[: line.index(" {") + 1] + shortest(65), fast, seen)
+    assert seen == []
+    assert info.value.place == "interactions[0].response.stream.events[14]"
+    assert "deeper than 64 levels" in info.value.problem
+
+
 BAD_HEADERS = [
     ('"x a": v', "interactions[0].response.headers", "'x a' is not an HTTP header name"),
     ('"x-a\\nx-b": v', "interactions[0].response.headers", "'x-a\\nx-b' is not an HTTP header name"),

@@ -34,6 +34,9 @@ _OFFSET_FORMAT = "{:.4f}"
 MAX_OFFSET = 3600.0
 #: How deeply an event's JSON may nest (real events nest 6 levels or fewer).
 MAX_JSON_DEPTH = 64
+#: The longest JSON text that cannot nest deeper than that: deeper takes one more bracket
+#: opened, and as many closed.
+_TOO_SHORT_TO_NEST = 2 * MAX_JSON_DEPTH + 1
 
 _STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
 
@@ -144,7 +147,6 @@ def _parse_well_formed(
         return [], True
     key = "event_type" if ndjson else "type"
     typed = each is None  # told with the events only (see read_block)
-    deep = _may_nest_too_deep(lines)
     offsets: list[str] = []
     names: list[str] = []
     datas: list[str | None] = []
@@ -170,7 +172,7 @@ def _parse_well_formed(
             if data[:1] != "{" or (ndjson and f'"event_type":"{name}"' not in data):
                 return None
             payload = loads_json(data)
-            if deep and too_deep(data):
+            if len(data) > _TOO_SHORT_TO_NEST and too_deep(data):  # (most events are shorter)
                 return None
             if typed and (type(payload) is not dict or payload.get(key) != name):
                 typed = False
@@ -306,14 +308,6 @@ def _parse_offset(index: int, text: str) -> float | None:
             "fix the offset (seconds from the request to the event)",
         )
     return value
-
-
-def _may_nest_too_deep(lines: list[str]) -> bool:
-    """Whether any line may hold a payload that nests too deep: ``too_deep``'s cheap test
-    for a whole block at once (no line has more brackets than the most ``{`` of any line
-    and the most ``[`` of any line), in two passes at C speed; False for every real block."""
-    braces = max(map(str.count, lines, itertools.repeat("{")), default=0)
-    return braces + max(map(str.count, lines, itertools.repeat("[")), default=0) > MAX_JSON_DEPTH
 
 
 def too_deep(payload: str) -> bool:
