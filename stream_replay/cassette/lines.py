@@ -34,8 +34,8 @@ _OFFSET_FORMAT = "{:.4f}"
 MAX_OFFSET = 3600.0
 #: How deeply an event's JSON may nest (real events nest 6 levels or fewer).
 MAX_JSON_DEPTH = 64
-#: The longest JSON text that cannot nest deeper than that: deeper takes one more bracket
-#: opened, and as many closed.
+#: No JSON text this long or shorter nests deeper than that: deeper takes one more
+#: bracket opened than that, and as many closed.
 _TOO_SHORT_TO_NEST = 2 * MAX_JSON_DEPTH + 1
 
 _STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
