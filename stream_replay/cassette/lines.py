@@ -34,8 +34,9 @@ _OFFSET_FORMAT = "{:.4f}"
 MAX_OFFSET = 3600.0
 #: How deeply an event's JSON may nest (real events nest 6 levels or fewer).
 MAX_JSON_DEPTH = 64
-#: No JSON text this long or shorter nests deeper than that: deeper takes one more
-#: bracket opened than that, and as many closed.
+#: No valid JSON text this long or shorter nests deeper than that: deeper takes one
+#: more bracket opened than that, and as many closed. (Only for text that parsed:
+#: ``too_deep``'s other callers check text before parsing it, which may not close them.)
 _TOO_SHORT_TO_NEST = 2 * MAX_JSON_DEPTH + 1
 
 _STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
@@ -172,7 +173,7 @@ def _parse_well_formed(
             if data[:1] != "{" or (ndjson and f'"event_type":"{name}"' not in data):
                 return None
             payload = loads_json(data)
-            if len(data) > _TOO_SHORT_TO_NEST and too_deep(data):  # (most events are shorter)
+            if len(data) > _TOO_SHORT_TO_NEST and too_deep(data):  # it parsed; most events are shorter
                 return None
             if typed and (type(payload) is not dict or payload.get(key) != name):
                 typed = False
