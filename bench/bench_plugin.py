@@ -31,7 +31,9 @@ its runs per round is set from the warm-up, as pyperf calibrates its loops), its
 interleaved with the others'. The short suites need the samples: the fast path's cost is
 the difference of two runs of about a second that the machine's noise moves by a tenth
 each. Beside each ratio, a bootstrap interval (the runs of each suite resampled) shows how
-far that noise leaves it uncertain.
+far that noise leaves it uncertain. On a virtual machine, the run also says how much CPU
+time the hypervisor took from it while the suites were timed (``steal`` in
+``/proc/stat``): one source of that noise the run can see.
 
 With ``--instructions``, each suite also runs once under valgrind (cachegrind, no
 cache simulation), and the same ratios are given in instructions executed: a count
@@ -235,6 +237,16 @@ def _run(folder: Path) -> tuple[float, float, float]:
     return elapsed, median, elapsed - median * len(values)
 
 
+def _stolen() -> float | None:
+    """CPU seconds the hypervisor has taken from this machine since it booted (the
+    ``steal`` column of ``/proc/stat``, all CPUs), or None where that is not known."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def _runs_per_round(warm: dict[str, float]) -> dict[str, int]:
     """How many times each suite runs in a round: about as long, in all, as the longest
     suite's one run (at most 8 runs), from the warm-up's times."""
@@ -331,6 +343,7 @@ def main() -> None:
         samples: dict[str, list[float]] = {kind: [] for kind in kinds}
         steady: dict[str, list[float]] = {kind: [] for kind in kinds}
         outside: dict[str, list[float]] = {kind: [] for kind in kinds}
+        stolen_before, timed_from = _stolen(), time.perf_counter()
         for _ in range(args.repeats):
             for turn in range(max(runs.values())):
                 for kind, folder in folders.items():
@@ -339,6 +352,7 @@ def main() -> None:
                         samples[kind].append(wall)
                         steady[kind].append(single)
                         outside[kind].append(rest)
+        stolen_after, timed_for = _stolen(), time.perf_counter() - timed_from
         # Timing first, on a quiet machine; valgrind's runs after.
         counts = {kind: _instructions(folder) for kind, folder in folders.items()} if args.instructions else None
 
@@ -416,6 +430,13 @@ def main() -> None:
         f"goal's measure): SDK path {fastest['sdk'] / fastest['mock']:.3f}x the mock, "
         f"fast path {fastest['fast'] / fastest['vcrpy']:.3f}x vcrpy"
     )
+    if stolen_before is not None and stolen_after is not None:
+        stolen = stolen_after - stolen_before
+        print(
+            f"while the suites were timed ({timed_for:.0f} s), the hypervisor took {stolen:.1f} s of this "
+            f"machine's CPU time for others (steal, /proc/stat): on average {stolen / timed_for:.2f} of its "
+            f"{os.cpu_count()} CPUs; the wall clock counts it against whichever suite was running"
+        )
     if counts is not None:
         _print_instructions(counts, args.tests)
 
