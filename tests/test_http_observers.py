@@ -31,10 +31,7 @@ is used (every event built by it).
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -47,6 +44,7 @@ from stream_replay import load_cassette, replay_client
 from stream_replay.replay import client as replay_client_module
 from stream_replay.replay.fast import install_fast_path
 from stream_replay.replay.transport import ReplayTransport
+from tests.support import sentry
 from tests.support.corpus import CASSETTES, chat_kwargs
 from tests.support.plugin_project import place, write_project
 from tests.test_instrumentation import (
@@ -59,8 +57,6 @@ from tests.test_instrumentation import (
     spy_on_build,
     stream,
 )
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
@@ -232,55 +228,32 @@ def test_the_same_client_without_hooks_takes_the_fast_path(monkeypatch: pytest.M
 
 # ----------------------------------------------------------------- the real Sentry SDK
 
-#: Sentry initialised with its default integrations and a transport that keeps what it
-#: would send; ``captured_spans()``: the ``[op, description]`` of every span sent since.
-#: The start of both programs below, each run in a process of its own (Sentry's
-#: integrations patch httpx and the SDK for good).
-SENTRY_CAPTURE = """
-import sentry_sdk
-from sentry_sdk.transport import Transport
+#: Sentry with its default integrations (``tests/support/sentry.py``), in a process of its
+#: own; ``spans()``: the ``[op, description]`` of every span sent since the last call.
+SENTRY_CAPTURE = (
+    sentry.program()
+    + """
 
-ENVELOPES = []
-
-
-class Captured(Transport):
-    def capture_envelope(self, envelope):
-        ENVELOPES.append(envelope)
-
-
-sentry_sdk.init(dsn="http://key@127.0.0.1:9/1", transport=Captured, traces_sample_rate=1.0)
-
-
-def captured_spans():
-    sentry_sdk.flush()
-    spans = []
-    for envelope in ENVELOPES:
-        for item in envelope.items:
-            payload = item.payload.json
-            if payload and payload.get("type") == "transaction":
-                spans += [[span["op"], span.get("description")] for span in payload["spans"]]
-    ENVELOPES.clear()
-    return spans
+def spans():
+    return [[span["op"], span["description"]] for span in captured_spans()]
 """
+)
 
 SENTRY_SCRIPT = (
     SENTRY_CAPTURE
+    + sentry.NOTES
     + """
-import asyncio, json, logging
+import asyncio, json
 import cohere
 from stream_replay import load_cassette, replay_client
 from tests.support.corpus import CASSETTES, chat_kwargs
 
-notes = []
-handler = logging.Handler()
-handler.emit = lambda record: notes.append(record.getMessage())
-logging.getLogger("stream_replay").addHandler(handler)
 
 def spans_of(cls, fast):
     api = "v2" if cls in (cohere.ClientV2, cohere.AsyncClientV2) else "v1"
     cassette = load_cassette(CASSETTES / f"{api}_text.yaml")
     kwargs = chat_kwargs(cassette)
-    captured_spans()  # nothing sent before counts
+    spans()  # nothing sent before counts
     client = replay_client(cassette, cls, fast=fast)
     with sentry_sdk.start_transaction(name="chat"):
         if cls in (cohere.AsyncClient, cohere.AsyncClientV2):
@@ -289,7 +262,7 @@ def spans_of(cls, fast):
             events = asyncio.run(consume())
         else:
             events = list(client.chat_stream(**kwargs))
-    return {"events": len(events), "spans": captured_spans()}
+    return {"events": len(events), "spans": spans()}
 
 result = {}
 for cls in (cohere.ClientV2, cohere.AsyncClientV2, cohere.Client, cohere.AsyncClient):
@@ -302,12 +275,7 @@ print(json.dumps(result))
 
 @pytest.fixture(scope="module")
 def sentry_spans() -> dict[str, Any]:
-    pytest.importorskip("sentry_sdk", reason="sentry-sdk is a test requirement (pyproject's test extra)")
-    done = subprocess.run(
-        [sys.executable, "-c", SENTRY_SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return sentry.run(SENTRY_SCRIPT)  # type: ignore[no-any-return]
 
 
 @pytest.mark.slow
@@ -337,7 +305,7 @@ import pytest
 
 @pytest.fixture
 def http_spans():
-    return lambda: [description for op, description in captured_spans() if op == "http.client"]
+    return lambda: [description for op, description in spans() if op == "http.client"]
 """
 )
 

@@ -19,6 +19,11 @@ built. This module proves, for ``ClientV2``, ``AsyncClientV2``, ``Client`` and `
   classes ``cohere.v2.client.V2Client``/``AsyncV2Client``, which ``ClientV2`` and
   ``AsyncClientV2`` inherit; where the fast path steps aside for it (cohere 5.x), its note
   names that base class and the tracer's code, not the client class or wrapt alone;
+- so does Sentry's Cohere integration (``sentry-sdk`` 2.75.0, MIT), alone, for
+  ``cohere.Client``: a third way to wrap, a plain ``functools.wraps`` replacement of the
+  base class's ``BaseCohere.chat_stream``; in a process of its own (its patches last for
+  the process), the same span data on both paths, and on 5.x a note naming that base
+  class and Sentry's code;
 - a ``unittest.mock.patch.object`` replacement is what runs, fast path or not;
 - through the pytest plugin, a wrapper applied in a conftest at import time (as an
   instrumentor at application start) sees the calls of a ``fast=True`` test.
@@ -57,6 +62,7 @@ from stream_replay import load_cassette, replay_client
 from stream_replay.replay import client as replay_client_module
 from stream_replay.replay import fast as fast_module
 from stream_replay.replay.transport import ReplayTransport
+from tests.support import sentry
 from tests.support.corpus import CASSETTES, chat_kwargs
 from tests.support.plugin_project import place, write_project
 
@@ -496,6 +502,99 @@ def test_a_mock_patch_of_chat_stream_is_what_runs_with_fast_true(
     else:
         [warning] = fast_path_warnings(caplog)
         assert stepped_aside_for(cls) in warning
+
+
+# ------------------------------------------------------ Sentry's Cohere integration
+
+#: Sentry with its Cohere integration alone (its httpx one, which makes the fast path
+#: step aside for every client, off: as with ``disabled_integrations``), recording
+#: prompts and responses; one ``cohere.Client.chat_stream`` call per bundled v1
+#: cassette on each path. Its integration replaces ``BaseCohere.chat_stream``, the base
+#: class ``cohere.Client`` inherits it from, with a plain ``functools.wraps`` function.
+SENTRY_COHERE = (
+    sentry.program(
+        options="integrations=[CohereIntegration()], default_integrations=False, "
+        "auto_enabling_integrations=False, send_default_pii=True",
+        imports="from sentry_sdk.integrations.cohere import CohereIntegration",
+    )
+    + sentry.NOTES
+    + """
+import json
+import cohere
+from stream_replay import load_cassette, replay_client
+from stream_replay.replay import fast
+from tests.support.corpus import CASSETTES, chat_kwargs
+
+built = []
+build = fast._build
+fast._build = lambda cls, *rest: built.append(cls.__name__) or build(cls, *rest)
+
+result = {"notes": notes}
+for name in ("v1_text", "v1_tool_calls"):
+    cassette = load_cassette(CASSETTES / f"{name}.yaml")
+    kwargs = chat_kwargs(cassette)
+    result[name] = {}
+    for path in ("sdk", "fast"):
+        captured_spans()  # nothing sent before counts
+        built.clear()
+        client = replay_client(cassette, cohere.Client, fast=path == "fast")
+        with sentry_sdk.start_transaction(name="chat"):
+            events = list(client.chat_stream(**kwargs))
+        result[name][path] = {
+            "events": [[type(event).__name__, event.model_dump(mode="json")] for event in events],
+            "built": list(built),
+            "spans": captured_spans(),
+        }
+print(json.dumps(result))
+"""
+)
+
+
+@pytest.fixture(scope="module")
+def sentry_cohere() -> dict[str, Any]:
+    return sentry.run(SENTRY_COHERE)  # type: ignore[no-any-return]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["v1_text", "v1_tool_calls"])
+def test_sentrys_cohere_integration_records_the_same_span_on_both_paths(
+    name: str, sentry_cohere: dict[str, Any]
+) -> None:
+    sdk, fast = sentry_cohere[name]["sdk"], sentry_cohere[name]["fast"]
+
+    assert fast["events"] == sdk["events"]  # what the consumer got, through Sentry's wrapper
+    assert fast["spans"] == sdk["spans"]
+    [span] = sdk["spans"]  # one span per call, Sentry's Cohere one (no httpx span: that integration is off)
+    assert span["origin"] == "auto.ai.cohere"
+    # What it took from the stream's last event, not from the request: the comparison above is not vacuous.
+    kind, end = sdk["events"][-1]
+    assert kind == "StreamEndStreamedChatResponse"
+    data, response = span["data"], end["response"]
+    assert data["ai.generation_id"] == response["generation_id"]
+    assert data["ai.finish_reason"] == end["finish_reason"] == "COMPLETE"
+    assert data["ai.responses"] == response["text"] != ""
+    assert data["gen_ai.usage.output_tokens"] == response["meta"]["billed_units"]["output_tokens"] > 0
+    if name == "v1_tool_calls":
+        assert '"name": "Person"' in data["ai.tool_calls"]
+    assert sdk["built"] == []
+    if RAW_CLIENTS:  # the public method ran under Sentry's wrapper, and the fast path under it
+        assert fast["built"] == [kind for kind, _ in sdk["events"]]
+    else:  # the public method parses, and it is replaced: the fast path stepped aside
+        assert fast["built"] == []
+
+
+@pytest.mark.slow
+def test_where_the_fast_path_steps_aside_for_sentry_it_names_the_base_class_and_sentrys_code(
+    sentry_cohere: dict[str, Any],
+) -> None:
+    notes = [note for note in sentry_cohere["notes"] if STEPPED_ASIDE in note]
+    if RAW_CLIENTS:
+        assert notes == []
+    else:  # once in the process, for both calls
+        [note] = notes
+        assert note.startswith("stream_replay: cohere.base_client.BaseCohere.chat_stream is wrapped or replaced")
+        assert "(by sentry_sdk.integrations.cohere." in note
+        assert stepped_aside_for(cohere.Client) in note
 
 
 # ------------------------------------------------------------- the pytest plugin
