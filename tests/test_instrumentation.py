@@ -17,12 +17,12 @@ built. This module proves, for ``ClientV2``, ``AsyncClientV2``, ``Client`` and `
 - so does OpenInference's Cohere instrumentation (``openinference-instrumentation-cohere``
   0.1.15, Arize, Apache-2.0), a second tracer family that wraps elsewhere: the SDK's base
   classes ``cohere.v2.client.V2Client``/``AsyncV2Client``, which ``ClientV2`` and
-  ``AsyncClientV2`` inherit; where the fast path steps aside for it (cohere 5.x), its note
+  ``AsyncClientV2`` inherit; where the fast path steps aside for it (before cohere 5.16), its note
   names that base class and the tracer's code, not the client class or wrapt alone;
 - so does Sentry's Cohere integration (``sentry-sdk`` 2.75.0, MIT), alone, for
   ``cohere.Client``: a third way to wrap, a plain ``functools.wraps`` replacement of the
   base class's ``BaseCohere.chat_stream``; in a process of its own (its patches last for
-  the process), the same span data on both paths, and on 5.x a note naming that base
+  the process), the same span data on both paths, and before 5.16 a note naming that base
   class and Sentry's code;
 - a ``unittest.mock.patch.object`` replacement is what runs, fast path or not;
 - through the pytest plugin, a wrapper applied in a conftest at import time (as an
@@ -30,9 +30,9 @@ built. This module proves, for ``ClientV2``, ``AsyncClientV2``, ``Client`` and `
 
 Which behaviour to expect comes from the SDK's structure, not from stream_replay: where
 the public ``chat_stream`` hands its arguments to a raw client that sends and parses
-(cohere 7.x, ``cohere.v2.raw_client`` exists), the fast path takes the raw client's place
+(cohere 7.x and 5.16 on, ``cohere.v2.raw_client`` exists), the fast path takes the raw client's place
 and must really be used (every event built by ``stream_replay.replay.fast._build``);
-where the public method parses the stream itself (cohere 5.x), the fast path must step
+where the public method parses the stream itself (cohere 5.11 to 5.15), the fast path must step
 aside for a wrapped class (no event built by it), say why once on the ``stream_replay``
 logger, and once in the plugin's terminal summary.
 
@@ -66,8 +66,9 @@ from tests.support import sentry
 from tests.support.corpus import CASSETTES, chat_kwargs
 from tests.support.plugin_project import place, write_project
 
-#: cohere 7.x: the public ``chat_stream`` delegates to ``client._raw_client.chat_stream``,
-#: which sends and parses. cohere 5.x has no raw clients: the public method parses.
+#: cohere 7.x (and 5.x from 5.16): the public ``chat_stream`` delegates to
+#: ``client._raw_client.chat_stream``, which sends and parses. Before 5.16 there are no raw
+#: clients: the public method parses.
 RAW_CLIENTS = importlib.util.find_spec("cohere.v2.raw_client") is not None
 
 CLASSES = [cohere.ClientV2, cohere.AsyncClientV2, cohere.Client, cohere.AsyncClient]
@@ -287,7 +288,7 @@ def test_a_class_level_wrapt_wrapper_of_generate_stream_sees_every_call_and_ever
     if fast and RAW_CLIENTS:  # the raw client's generate_stream was replaced, under the wrapper
         assert len(built) == 2 * len(expected)
         assert warnings == []
-    elif fast:  # 5.x: generate_stream parses, and it is wrapped: stepped aside, said once
+    elif fast:  # before 5.16: generate_stream parses, and it is wrapped: stepped aside, said once
         assert built == []
         [warning] = warnings
         assert f"{cls.__module__}.{cls.__qualname__}.generate_stream is wrapped or replaced" in warning
@@ -433,7 +434,7 @@ def test_openinference_records_one_span_per_call_with_the_same_content_on_both_p
     if name == "v2_text":
         text = "".join(e.delta.message.content.text for e in events if e.type == "content-delta")
         assert attributes["llm.output_messages.0.message.content"] == text != ""
-    elif RAW_CLIENTS:  # (with cohere 5.x's events, it records no tool call, on either path)
+    elif RAW_CLIENTS:  # (with cohere 5.11's events, it records no tool call, on either path)
         assert attributes["llm.output_messages.0.message.tool_calls.0.tool_call.function.name"] == "Person"
     warnings = fast_path_warnings(caplog)
     if RAW_CLIENTS:  # the public method ran under the tracer, and the fast path under it

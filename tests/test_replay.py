@@ -467,10 +467,10 @@ def test_what_follows_done_in_a_loaded_cassette_is_the_sdks_business_on_the_fast
 def test_an_event_the_sdks_model_refuses_is_handled_as_the_sdk_handles_it_on_the_fast_path(
     caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, cls: type
 ) -> None:
-    """cohere 7's v2 parse logs a warning and skips an event its model refuses; 5.x
-    builds it unchecked. The fast path does what the installed SDK does: where the SDK
-    builds unchecked, it takes the interaction and builds that event unchecked too;
-    elsewhere it leaves the interaction to the SDK. Both paths give the same events and
+    """cohere 7's v2 parse (and 5.x's from 5.20.5) logs a warning and skips an event its
+    model refuses; earlier 5.x releases build it unchecked. The fast path does what the
+    installed SDK does: where the SDK builds unchecked, it takes the interaction and
+    builds that event unchecked too; elsewhere it leaves the interaction to the SDK. Both paths give the same events and
     the same log, on either SDK."""
     import stream_replay.replay.fast as fast_module
 
@@ -610,8 +610,13 @@ def _raw_observations(cls: type, fast: bool) -> list[Any]:
             return type(exc).__name__
         return len(value) if isinstance(value, bytes) else type(value).__name__
 
+    def http_of(raw: Any) -> Any:
+        """The httpx response the SDK's raw response holds: its ``response`` on cohere 7.x;
+        5.x's (5.16 to 5.21) keeps it private."""
+        return raw.response if hasattr(raw, "response") else raw._response
+
     def state(raw: Any) -> None:
-        http = raw.response
+        http = http_of(raw)
         seen.append(
             (
                 raw.status_code,
@@ -629,10 +634,10 @@ def _raw_observations(cls: type, fast: bool) -> list[Any]:
                 state(raw)
                 seen.append(len(list(raw.data)))
                 state(raw)
-                seen.append(outcome(raw.response.read))  # after the events
+                seen.append(outcome(http_of(raw).read))  # after the events
             state(raw)
             with co.with_raw_response.chat_stream(**request) as raw:
-                seen.append(outcome(raw.response.read))  # before them
+                seen.append(outcome(http_of(raw).read))  # before them
                 seen.append(len(list(raw.data)))
             return
         async with co.with_raw_response.chat_stream(**request) as raw:
@@ -640,13 +645,13 @@ def _raw_observations(cls: type, fast: bool) -> list[Any]:
             seen.append(len([event async for event in raw.data]))
             state(raw)
             try:
-                seen.append(len(await raw.response.aread()))  # after the events
+                seen.append(len(await http_of(raw).aread()))  # after the events
             except Exception as exc:
                 seen.append(type(exc).__name__)
-            seen.append(outcome(raw.response.read))  # an async response's sync read
+            seen.append(outcome(http_of(raw).read))  # an async response's sync read
         state(raw)
         async with co.with_raw_response.chat_stream(**request) as raw:
-            seen.append(len(await raw.response.aread()))
+            seen.append(len(await http_of(raw).aread()))
             seen.append(len([event async for event in raw.data]))
 
     asyncio.run(run())
