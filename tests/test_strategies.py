@@ -410,9 +410,28 @@ def test_faults_compose_with_generated_streams() -> None:
     check()
 
 
+def _sdk_decodes_across_chunks() -> bool:
+    """Whether the installed SDK's sync v2 reader decodes a character cut across chunks.
+    cohere 5.20.1 to 6.1.0 decode each chunk alone (the character arrives as U+FFFD):
+    asked of the SDK itself, over httpx's ``MockTransport``, one byte a chunk."""
+    data = '{"type":"content-delta","index":0,"delta":{"message":{"content":{"text":"é"}}}}'
+    body = f"event: content-delta\ndata: {data}\n\n".encode()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        chunks = [body[i : i + 1] for i in range(len(body))]
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=iter(chunks))
+
+    client = cohere.ClientV2(api_key="probe", httpx_client=httpx.Client(transport=httpx.MockTransport(handler)))
+    [event] = list(client.chat_stream(model="m", messages=[]))
+    return event.delta.message.content.text == "é"  # type: ignore[union-attr]
+
+
 def test_a_consumer_that_handles_transport_and_api_errors_survives_every_drawn_fault_set() -> None:
     """fault_sets draws faults that fit the stream; through the real SDK each ends in the
-    answer, an altered answer, or an httpx / cohere API error: nothing else escapes."""
+    answer, an altered answer, or an httpx / cohere API error: nothing else escapes.
+    Byte boundaries alone change nothing the consumer sees, unless the SDK's reader
+    mangles a character cut across chunks (then only ASCII answers are compared)."""
+    across = _sdk_decodes_across_chunks()
 
     def show(cassette: Cassette, faults: list[Any]) -> str:
         client = replay_client(cassette, faults=faults)
@@ -433,8 +452,9 @@ def test_a_consumer_that_handles_transport_and_api_errors_survives_every_drawn_f
         faults = data.draw(fault_sets(cassette))
         shown = show(cassette, faults)
         clean = all(type(f).__name__ in ("Split",) for f in faults)
-        if clean:  # byte boundaries alone change nothing a consumer sees
-            assert shown == expected(cassette).text
+        answer = expected(cassette).text
+        if clean and (across or answer.isascii()):  # byte boundaries alone change nothing a consumer sees
+            assert shown == answer
 
     check()
 
