@@ -17,8 +17,9 @@ built. This module proves, for ``ClientV2``, ``AsyncClientV2``, ``Client`` and `
 - so does OpenInference's Cohere instrumentation (``openinference-instrumentation-cohere``
   0.1.15, Arize, Apache-2.0), a second tracer family that wraps elsewhere: the SDK's base
   classes ``cohere.v2.client.V2Client``/``AsyncV2Client``, which ``ClientV2`` and
-  ``AsyncClientV2`` inherit; where the fast path steps aside for it (before cohere 5.16), its note
-  names that base class and the tracer's code, not the client class or wrapt alone;
+  ``AsyncClientV2`` inherit; where the fast path steps aside for it (before cohere 5.16),
+  its note names that base class and the tracer's code, not the client class or wrapt
+  alone;
 - so does Sentry's Cohere integration (``sentry-sdk`` 2.75.0, MIT), alone, for
   ``cohere.Client``: a third way to wrap, a plain ``functools.wraps`` replacement of the
   base class's ``BaseCohere.chat_stream``; in a process of its own (its patches last for
@@ -30,11 +31,12 @@ built. This module proves, for ``ClientV2``, ``AsyncClientV2``, ``Client`` and `
 
 Which behaviour to expect comes from the SDK's structure, not from stream_replay: where
 the public ``chat_stream`` hands its arguments to a raw client that sends and parses
-(cohere 7.x and 5.16 on, ``cohere.v2.raw_client`` exists), the fast path takes the raw client's place
-and must really be used (every event built by ``stream_replay.replay.fast._build``);
-where the public method parses the stream itself (cohere 5.11 to 5.15), the fast path must step
-aside for a wrapped class (no event built by it), say why once on the ``stream_replay``
-logger, and once in the plugin's terminal summary.
+(cohere 7.x and 5.16 on, ``cohere.v2.raw_client`` exists), the fast path takes the raw
+client's place and must really be used (every event built by
+``stream_replay.replay.fast._build``); where the public method parses the stream itself
+(cohere 5.11 to 5.15), the fast path must step aside for a wrapped class (no event built
+by it), say why once on the ``stream_replay`` logger, and once in the plugin's terminal
+summary.
 
 The instrumentation declares ``cohere >=4.2.7, <6``: on 7.x, ``instrument()`` logs a
 dependency conflict and wraps nothing unless given ``skip_dep_check=True``, which these

@@ -218,16 +218,14 @@ def test_the_readme_chat_ui_helper_passes_every_recorded_stream() -> None:
 
 
 def test_the_readme_rag_snippet_misses_citations_and_the_tool_loop_holds(pytester: pytest.Pytester) -> None:
-    import typing
-
-    from stream_replay.sdk import event_classes
+    from stream_replay.sdk import _union_members, event_classes
 
     result = _property_project(pytester, _block("def test_every_citation_reaches_the_reader"))
     out = result.stdout.str()
     assert "FAILED test_streams.py::test_every_citation_reaches_the_reader" in out
     assert "- citation-start {" in out
-    delta = event_classes("v2")["tool-call-delta"].model_fields["delta"].annotation
-    if "message" not in next(t for t in typing.get_args(delta) if t is not type(None)).model_fields:
+    [delta] = _union_members(event_classes("v2")["tool-call-delta"].model_fields["delta"].annotation)
+    if "message" not in delta.model_fields:
         # as the README says: before cohere 5.13.5 the models put a tool call's delta under
         # another name, and the wire's delta.message arrives as a plain dict
         result.assert_outcomes(failed=2)

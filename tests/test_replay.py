@@ -470,8 +470,8 @@ def test_an_event_the_sdks_model_refuses_is_handled_as_the_sdk_handles_it_on_the
     """cohere 7's v2 parse (and 5.x's from 5.20.5) logs a warning and skips an event its
     model refuses; earlier 5.x releases build it unchecked. The fast path does what the
     installed SDK does: where the SDK builds unchecked, it takes the interaction and
-    builds that event unchecked too; elsewhere it leaves the interaction to the SDK. Both paths give the same events and
-    the same log, on either SDK."""
+    builds that event unchecked too; elsewhere it leaves the interaction to the SDK. Both
+    paths give the same events and the same log, on either SDK."""
     import stream_replay.replay.fast as fast_module
 
     plans: list[object] = []
