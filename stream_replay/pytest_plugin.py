@@ -17,12 +17,13 @@ PYTEST_DONT_REWRITE
 
 from __future__ import annotations
 
+import types
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .plugin.run import STATS_KEY, Run
+from .plugin.run import MARKER, STATS_KEY, Run
 from .plugin.settings import MODES, ConfigError
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 _RUN = pytest.StashKey[Run]()
 _RAISED = pytest.StashKey["BaseException | None"]()
 _TEST = pytest.StashKey["StreamReplay"]()
+_COLLECTOR_MARKED = pytest.StashKey[bool]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -172,9 +174,46 @@ def _report_swallowed(test: StreamReplay, raised: BaseException | None) -> None:
     )
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makeitem(collector: pytest.Module | pytest.Class, name: str, obj: object) -> None:
+    """A test function the ``stream_replay`` marker marks (itself, its class or its
+    module) uses the ``stream_replay`` fixture from the start, as ``usefixtures`` says:
+    the fixtures that one depends on are then in the test's closure when pytest
+    parametrizes it, so a parametrized ``stream_replay_config`` (each test once per set
+    of options) runs the test once per set, as it does for a test that asks for
+    ``stream_replay`` by name. First, so that it is done before pytest makes the test;
+    it makes nothing itself. Markers added later are served by the hooks below.
+    """
+    function = obj.__func__ if isinstance(obj, staticmethod) else obj
+    if not isinstance(function, types.FunctionType) or not collector.istestfunction(obj, name):
+        return
+    if _uses_fixture_when_marked(collector):
+        return
+    marks = getattr(function, "pytestmark", [])
+    if any(mark.name == MARKER for mark in marks) and not any(
+        mark.name == "usefixtures" and "stream_replay" in mark.args for mark in marks
+    ):
+        # The function's own marker goes wherever the function is collected; so does this.
+        pytest.mark.usefixtures("stream_replay")(function)
+
+
+def _uses_fixture_when_marked(collector: pytest.Collector) -> bool:
+    """Whether the module or class (or a node above it) carries the marker; if so, the
+    collector node itself (never the module or class object, which an unmarked subclass
+    or another module may share) gets ``usefixtures``, which its tests inherit. Looked up
+    once per collector, not once per test function in it."""
+    marked = collector.stash.get(_COLLECTOR_MARKED, None)
+    if marked is None:
+        marked = collector.stash[_COLLECTOR_MARKED] = collector.get_closest_marker(MARKER) is not None
+        if marked:
+            collector.add_marker(pytest.mark.usefixtures("stream_replay"))
+    return marked
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A marked test gets the ``stream_replay`` fixture first, as if it asked for it.
+    """A marked test gets the ``stream_replay`` fixture first, as if it asked for it
+    before any other, so that a client another fixture builds is served too.
 
     Not an autouse fixture: that would cost every unrelated test a fixture setup (about
     60 us here); this costs a marker lookup per test, once, at collection. Last, so that
@@ -183,9 +222,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """
     for item in items:
         names = getattr(item, "fixturenames", None)
-        unserved = isinstance(names, list) and "stream_replay" not in names
-        if unserved and item.get_closest_marker("stream_replay") is not None:
-            names.insert(0, "stream_replay")  # type: ignore[union-attr]
+        if not isinstance(names, list) or names[:1] == ["stream_replay"]:
+            continue
+        if item.get_closest_marker(MARKER) is not None:
+            if "stream_replay" in names:
+                names.remove("stream_replay")
+            names.insert(0, "stream_replay")
 
 
 @pytest.hookimpl(trylast=True)

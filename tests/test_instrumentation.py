@@ -66,7 +66,7 @@ from stream_replay.replay import fast as fast_module
 from stream_replay.replay.transport import ReplayTransport
 from tests.support import sentry
 from tests.support.corpus import CASSETTES, chat_kwargs
-from tests.support.plugin_project import place, write_project
+from tests.support.plugin_project import BUILT_FIXTURE, place, write_project
 
 #: cohere 7.x (and 5.x from 5.16): the public ``chat_stream`` delegates to
 #: ``client._raw_client.chat_stream``, which sends and parses. Before 5.16 there are no raw
@@ -604,12 +604,11 @@ def test_where_the_fast_path_steps_aside_for_sentry_it_names_the_base_class_and_
 
 #: A conftest that wraps the SDK's classes at import time, as an instrumentor does at
 #: application start, and undoes it when the run ends.
-CONFTEST = """
+CONFTEST = (
+    """
 import cohere
 import pytest
 import wrapt
-
-from stream_replay.replay import fast
 
 CLASSES = (cohere.ClientV2, cohere.AsyncClientV2)
 BEFORE = {cls: dict(vars(cls)) for cls in CLASSES}
@@ -651,14 +650,9 @@ def spans():
     SPANS.clear()
     return SPANS
 
-
-@pytest.fixture
-def built(monkeypatch):
-    built = []
-    build = fast._build
-    monkeypatch.setattr(fast, "_build", lambda cls, *rest: built.append(cls) or build(cls, *rest))
-    return built
 """
+    + BUILT_FIXTURE
+)
 
 PLUGIN_TESTS = """
 import importlib.util

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.plugin_project import DEFAULT_HEADER, PICKLE, lines, write_project
+from tests.support.plugin_project import BUILT_FIXTURE, DEFAULT_HEADER, PICKLE, lines, place, write_project
 
 pytestmark = pytest.mark.usefixtures("offline")
 
@@ -84,6 +84,86 @@ def test_speed(stream_replay):
 """,
     )
     pytester.runpytest().assert_outcomes(passed=1)
+
+
+#: Every test of the project below once per set of options; the fast path counted per test.
+PARAMETRIZED_CONFIG = (
+    BUILT_FIXTURE
+    + """
+
+@pytest.fixture(params=["sdk-path", "fast"])
+def stream_replay_config(request):
+    return {"fast": request.param == "fast"}
+
+
+def check(built, request):
+    assert answer(REQUESTS["pickle"]) == ANSWERS["pickle"]
+    assert bool(built) == request.node.name.endswith("[fast]")
+"""
+)
+
+
+def test_a_parametrized_config_fixture_runs_each_marked_test_once_per_set(pytester: pytest.Pytester) -> None:
+    # A test that only carries the marker (on itself, its class or its module) gets the
+    # stream_replay fixture at collection, before pytest parametrizes the fixtures it uses.
+    place(pytester.path / "tests" / "cassettes" / "pickle.yaml", "pickle")
+    write_project(
+        pytester,
+        PARAMETRIZED_CONFIG
+        + """
+@pytest.mark.stream_replay("pickle")
+def test_marked(built, request):
+    check(built, request)
+
+
+@pytest.mark.stream_replay("pickle")
+def test_asking_for_it_too(built, stream_replay, request):
+    check(built, request)
+
+
+@pytest.mark.stream_replay("pickle")
+class TestMarkedClass:
+    def test_method(self, built, request):
+        check(built, request)
+
+    @staticmethod
+    def test_static(built, request):
+        check(built, request)
+
+
+class Base:
+    def test_inherited(self, request):
+        assert ("stream_replay" in request.fixturenames) == (type(self).__name__ == "TestMarkedSubclass")
+
+
+@pytest.mark.stream_replay("pickle")
+class TestMarkedSubclass(Base):
+    pass
+
+
+class TestPlainSubclass(Base):  # the same function, unmarked here: never served
+    pass
+""",
+        ini="markers = other\n",
+    )
+    (pytester.path / "tests" / "test_module.py").write_text(
+        "import pytest\nfrom test_chat import built, check, stream_replay_config\n\n"
+        'pytestmark = [pytest.mark.other, pytest.mark.stream_replay("pickle")]\n\n\n'
+        "def test_module_marked(built, request):\n    check(built, request)\n"
+    )
+    result = pytester.runpytest("-v", "-p", "no:randomly")
+    result.assert_outcomes(passed=13)
+    assert any("::TestPlainSubclass::test_inherited PASSED" in line for line in lines(result))
+    tests = (
+        "test_marked",
+        "test_asking_for_it_too",
+        "TestMarkedClass::test_method",
+        "TestMarkedClass::test_static",
+        "TestMarkedSubclass::test_inherited",
+    )
+    for name in (*tests, "test_module_marked"):
+        for ids in ("sdk-path", "fast"):
+            assert any(f"::{name}[{ids}] PASSED" in line for line in lines(result)), name
 
 
 def test_a_bad_ini_mode_is_a_usage_error_naming_the_file(pytester: pytest.Pytester) -> None:

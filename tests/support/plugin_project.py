@@ -77,6 +77,19 @@ REQUESTS = json.loads((HERE / "requests.json").read_text())
 ANSWERS = json.loads((HERE / "answers.json").read_text())
 """
 
+#: A fixture of a user's project: the classes of the events stream_replay's fast path
+#: builds during the test (its one builder, counted).
+BUILT_FIXTURE = """
+@pytest.fixture
+def built(monkeypatch):
+    from stream_replay.replay import fast
+
+    events = []
+    build = fast._build
+    monkeypatch.setattr(fast, "_build", lambda cls, *rest: events.append(cls) or build(cls, *rest))
+    return events
+"""
+
 PICKLE = """
 @pytest.mark.stream_replay
 def test_pickle():
