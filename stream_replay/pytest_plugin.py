@@ -158,6 +158,22 @@ def stream_replay(request: pytest.FixtureRequest, stream_replay_config: Any) -> 
     _report_swallowed(test, raised)
 
 
+def _warn_marker_too_late(item: pytest.Item) -> None:
+    """The test got the marker while it ran (``request.applymarker`` in its body): its
+    fixtures were set up before, so nothing served it, and its requests went wherever
+    the SDK sends them (the network, with a key). Said, not silently ignored."""
+    from .errors import StreamReplayWarning
+
+    item.warn(
+        StreamReplayWarning(
+            f"stream_replay: the stream_replay marker was added to {item.nodeid} while the test ran, after "
+            "its fixtures were set up, so no cassette served it: its requests went where the SDK sends them.\n"
+            "  How to fix: mark the test before it runs: a decorator, a module's pytestmark, a "
+            "pytest_collection_modifyitems hook, or request.applymarker in a fixture it uses"
+        )
+    )
+
+
 def _report_swallowed(test: StreamReplay, raised: BaseException | None) -> None:
     from .plugin.run import surfaced
 
@@ -253,6 +269,8 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, None]:
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
     outcome = yield
+    if call.when == "call" and _TEST not in item.stash and any(m.name == MARKER for m in item.own_markers):
+        _warn_marker_too_late(item)
     excinfo = call.excinfo
     if excinfo is None or call.when != "call":
         return

@@ -7,7 +7,8 @@
   section of its own and in the summary line: never a quiet pass;
 - a marker added by a conftest's ``pytest_collection_modifyitems``, by a ``-p`` plugin's
   hook, or by ``request.applymarker`` in a fixture serves the test: no request reaches
-  the network (the ``offline`` fixture leaves no key and no server to reach).
+  the network (the ``offline`` fixture leaves no key and no server to reach); one added
+  in the test's body comes too late, and the run warns that it served nothing.
 
 pytester runs of a user's project (``tests/support/plugin_project.py``) against bundled
 real cassettes."""
@@ -167,3 +168,31 @@ def test_a_marker_added_after_collection_serves_the_test(pytester: pytest.Pytest
     result = pytester.runpytest(*args)
     result.assert_outcomes(passed=1)
     assert "stream-replay: 1 cassette replayed, 0 recorded, 0 unplayed interactions" in lines(result)
+    assert "while the test ran" not in result.stdout.str()
+
+
+def test_a_marker_added_in_the_test_body_is_said_to_serve_nothing(pytester: pytest.Pytester) -> None:
+    # Too late: the test's fixtures are set up. Offline, its request fails; with a key it
+    # would reach the API. The run says why, in the test's warnings.
+    place(cassette(pytester, "test_pickle"), "pickle")
+    write_project(
+        pytester,
+        """
+def test_pickle(request):
+    request.applymarker(pytest.mark.stream_replay)
+    with pytest.raises(Exception) as raised:
+        answer(REQUESTS["pickle"])
+    assert "stream_replay" not in str(raised.value)  # not a cassette's refusal: nothing served it
+""",
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1, warnings=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*StreamReplayWarning: stream_replay: the stream_replay marker was added to "
+            "tests/test_chat.py::test_pickle while the test ran, after its fixtures were set up, "
+            "so no cassette served it*",
+            "*How to fix: mark the test before it runs*",
+        ]
+    )
+    assert "cassette replayed" not in result.stdout.str()
