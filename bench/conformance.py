@@ -33,17 +33,25 @@ B. **litellm's Cohere provider against ``stream-replay serve``**: litellm (pinne
    pins for A), driven by ``tests/thirdparty/litellm_driver.py`` over the bundled
    cassettes: v2 and v1, sync and async, compared with what the recording holds.
 
+C. **haystack and llama-index through the plugin**: cohere-haystack's ``CohereChatGenerator``
+   and llama-index's ``Cohere`` LLM (pinned, with the cohere 5.21.1 that llama-index's
+   ``cohere<6`` installs) in a third virtualenv, driven by our own tests of their streaming
+   (``tests/thirdparty/frameworks``): the libraries build their own clients, every test runs
+   on the SDK path and with ``fast=True`` (a parametrized ``stream_replay_config``), and each
+   test's report counts the events the fast path built and the drift the plugin reported.
+
 Usage::
 
-    python bench/conformance.py [--json] [--venv DIR] [--litellm-venv DIR] [--keep]
+    python bench/conformance.py [--json] [--venv DIR] [--litellm-venv DIR] [--frameworks-venv DIR] [--keep]
                                 [--stream-replay-options 'drift=accept'] [--project-ref HEAD]
 
 Prints a table (or with ``--json`` one JSON document) of outcome counts per run, the
 first line of each failure, import-vcr's result per cassette, and litellm's results.
 Needs a reachable package index for the first run (the virtualenvs are reused when
-``--venv`` / ``--litellm-venv`` point at ones this script made with the same pins).
+``--venv`` / ``--litellm-venv`` / ``--frameworks-venv`` point at ones this script made with
+the same pins).
 Exit status: 0 when every step ran (whatever the tests' outcomes), 3 when a setup step
-(venv, pip, build) failed. About 1.5-2.5 minutes with new virtualenvs on 2 cores, 25-40 s
+(venv, pip, build) failed. About 3-4 minutes with new virtualenvs on 2 cores, 40-60 s
 reusing them. ``tests/test_thirdparty.py`` runs it (slow).
 """
 
@@ -66,6 +74,8 @@ REPO = Path(__file__).resolve().parent.parent
 THIRDPARTY = REPO / "tests" / "thirdparty"
 LANGCHAIN_COPY = THIRDPARTY / "langchain_cohere"
 LITELLM_DRIVER = THIRDPARTY / "litellm_driver.py"
+NETWORK_GUARD = THIRDPARTY / "network_guard.py"
+FRAMEWORKS = THIRDPARTY / "frameworks"
 
 #: The upstream commit the copy comes from (tests/thirdparty/langchain_cohere/README.md).
 UPSTREAM_COMMIT = "6833d1746886f3cb0fdbc4c1b4a18095264c512a"
@@ -93,6 +103,18 @@ LANGCHAIN_PINS = {
 LITELLM_PINS = {
     "litellm": "1.110.2",
     "cohere": "7.3.1",
+}
+
+#: Venv C: two frameworks that build their own cohere clients. llama-index-llms-cohere 0.9.0
+#: asks for cohere<6, so pip's choice for both is the last 5.x.
+FRAMEWORK_PINS = {
+    "cohere-haystack": "11.0.0",
+    "haystack-ai": "3.4.1",
+    "llama-index-llms-cohere": "0.9.0",
+    "llama-index-core": "0.14.25",
+    "cohere": "5.21.1",
+    "pytest": "9.2.0",
+    "pytest-asyncio": "1.5.0",
 }
 
 #: The streamed tests: those whose cassette holds a text/event-stream (v2) or an
@@ -135,6 +157,23 @@ DESELECT_ARGS = [f"--deselect=tests/integration_tests/test_chat_models.py::{name
 #: to the folder pytest runs in): one flat folder, ``<test name>.yaml``, whatever the
 #: test's module or folder.
 UPSTREAM_CASSETTE_DIR = "tests/integration_tests/cassettes"
+
+#: The tests of tests/thirdparty/frameworks, each once per path (its conftest's
+#: parametrized ``stream_replay_config``), and the bundled cassettes they replay.
+FRAMEWORK_TESTS = [
+    f"tests/test_frameworks.py::{name}[{path}]"
+    for name in (
+        "test_haystack_streams_the_recorded_text",
+        "test_haystack_with_its_own_httpx_client",
+        "test_haystack_streams_asynchronously",
+        "test_haystack_streams_a_tool_call",
+        "test_llama_index_streams_the_recorded_text",
+        "test_llama_index_astream_chat_fails_as_in_production",
+        "test_llama_index_llm_built_at_import",
+    )
+    for path in ("sdk", "fast")
+]
+FRAMEWORK_CASSETTES = ["v2_text.yaml", "v2_tool_calls.yaml", "v1_text.yaml"]
 
 #: The bundled cassettes litellm is run against.
 LITELLM_CASSETTES = ["v2_text.yaml", "v2_tool_calls.yaml", "v1_text.yaml", "v1_tool_calls.yaml"]
@@ -242,45 +281,16 @@ Every test that pytest-recording's ``vcr`` marker marks gets our ``stream_replay
 marker instead (pytest-recording is disabled: ``-p no:recording``), and nothing but
 loopback can be reached.
 """
-import socket
-
 import pytest
+from network_guard import block_network  # copied beside this conftest
 
 #: The options of every stream_replay marker ({}: the plugin's defaults).
 OPTIONS = __OPTIONS__
 
-_LOOPBACK = ("127.", "::1", "localhost")
-
-
-def _block_network():
-    def allowed(host):
-        return host is None or str(host).startswith(_LOOPBACK)
-
-    getaddrinfo, connect, connect_ex = socket.getaddrinfo, socket.socket.connect, socket.socket.connect_ex
-
-    def guarded_getaddrinfo(host, *args, **kwargs):
-        if not allowed(host):
-            raise OSError(f"conformance: network blocked: name lookup of {host!r}")
-        return getaddrinfo(host, *args, **kwargs)
-
-    def guarded_connect(self, address):
-        if isinstance(address, tuple) and not allowed(address[0]):
-            raise OSError(f"conformance: network blocked: connect to {address!r}")
-        return connect(self, address)
-
-    def guarded_connect_ex(self, address):
-        if isinstance(address, tuple) and not allowed(address[0]):
-            raise OSError(f"conformance: network blocked: connect to {address!r}")
-        return connect_ex(self, address)
-
-    socket.getaddrinfo = guarded_getaddrinfo
-    socket.socket.connect = guarded_connect
-    socket.socket.connect_ex = guarded_connect_ex
-
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "vcr: pytest-recording's marker (pytest-recording is disabled in this run)")
-    _block_network()
+    block_network("conformance")
 
 
 def _options(item):
@@ -440,20 +450,36 @@ def _tail(text: str, lines: int = 15) -> str:
 
 
 def copy_project(work: Path, name: str) -> Path:
-    project = work / name
-    shutil.copytree(LANGCHAIN_COPY, project, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache"))
+    return copy_suite(LANGCHAIN_COPY, work / name)
+
+
+def copy_suite(source: Path, project: Path) -> Path:
+    """A copy of the test project ``source`` at ``project``, with the report plugin and
+    the network guard beside its tests."""
+    shutil.copytree(source, project, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache"))
     (project / "conformance_report.py").write_text(REPORT_PLUGIN, encoding="utf-8")
+    shutil.copyfile(NETWORK_GUARD, project / NETWORK_GUARD.name)
     return project
 
 
-def run_suite(python: Path, project: Path, name: str, extra_args: list[str]) -> dict[str, Any]:
-    """Run the streamed tests of the copied project; the per-test report and counts."""
+def run_suite(
+    python: Path,
+    project: Path,
+    name: str,
+    extra_args: list[str],
+    *,
+    selection: tuple[str, ...] = (*MODULES, *DESELECT_ARGS),
+    expected: list[str] = STREAMED_TESTS,
+) -> dict[str, Any]:
+    """Run the ``selection`` of the copied project (by default langchain-cohere's streamed
+    tests); the per-test report, the counts, and whether exactly ``expected`` ran."""
     report = project / f"report-{name}.json"
     cmd = [
         str(python), "-m", "pytest", "-p", "conformance_report", "-p", "no:cacheprovider", "-W", "ignore", "-q",
-        *extra_args, *MODULES, *DESELECT_ARGS,
+        *extra_args, *selection,
     ]  # fmt: skip
-    env = clean_env(PYTHONPATH=str(project), CONFORMANCE_REPORT=str(report))
+    # (haystack's telemetry would try to reach PostHog: the network guard refuses it anyway)
+    env = clean_env(PYTHONPATH=str(project), CONFORMANCE_REPORT=str(report), HAYSTACK_TELEMETRY_ENABLED="False")
     started = time.monotonic()
     try:
         done = run(cmd, cwd=project, env=env, timeout=PYTEST_TIMEOUT)
@@ -485,14 +511,30 @@ def run_suite(python: Path, project: Path, name: str, extra_args: list[str]) -> 
         "seconds": seconds,
         "command": cmd,
         "exit_status": data["exit_status"],
-        "selection_ok": sorted(data["collected"]) == sorted(STREAMED_TESTS),
+        "selection_ok": sorted(data["collected"]) == sorted(expected),
         "collected": data["collected"],
         "deselected": len(data["deselected"]),
         "counts": counts,
         "tests": tests,
         "summary": _tail(output, 1),
         "plugin_lines": [line for line in output.splitlines() if line.startswith("stream-replay:")],
+        "drift": drift_report(output),
     }
+
+
+def drift_report(output: str) -> dict[str, list[str]]:
+    """The plugin's report of the requests answered despite drift: per test, the fields
+    that differ (``messages[0].content: 'a' -> [...]``)."""
+    found: dict[str, list[str]] = {}
+    fields: list[str] | None = None
+    for line in output.splitlines():
+        if line.endswith("(drift accepted):"):
+            fields = found.setdefault(line.split(": POST ", 1)[0], [])
+        elif fields is not None and line.startswith("    ") and " -> " in line:
+            fields.append(line.strip())
+        else:
+            fields = None
+    return found
 
 
 def import_cassettes(python: Path, project: Path) -> dict[str, Any]:
@@ -602,6 +644,22 @@ def section_litellm(work: Path, python: Path) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------
+# C. haystack and llama-index
+
+
+def section_frameworks(work: Path, python: Path) -> dict[str, Any]:
+    log("C: haystack and llama-index through the stream_replay plugin, SDK path and fast path")
+    project = copy_suite(FRAMEWORKS, work / "frameworks")
+    cassettes = project / "tests" / "cassettes"
+    cassettes.mkdir(parents=True, exist_ok=True)
+    for name in FRAMEWORK_CASSETTES:
+        shutil.copyfile(REPO / "cassettes" / name, cassettes / name)
+    result = run_suite(python, project, "frameworks", [], selection=(), expected=FRAMEWORK_TESTS)
+    result["project"] = str(project)
+    return result
+
+
+# ---------------------------------------------------------------------------------------
 # output
 
 
@@ -708,6 +766,25 @@ def print_table(result: dict[str, Any]) -> None:
                 out.write(f"    {case['cassette']:<19} Accept: {accept}; body: {'; '.join(drift) or 'no drift'}\n")
                 for note in case["notes"]:
                     out.write(f"    {'':<19} note: {note}\n")
+    fw = result.get("frameworks")
+    if fw is not None:
+        out.write(
+            f"\nC. cohere-haystack {FRAMEWORK_PINS['cohere-haystack']} and llama-index-llms-cohere "
+            f"{FRAMEWORK_PINS['llama-index-llms-cohere']} (cohere {FRAMEWORK_PINS['cohere']}) through the "
+            "stream_replay plugin\n\n"
+        )
+        if fw["counts"] is None:
+            out.write(f"  did not run: {fw['problem'].splitlines()[-1]}\n")
+        else:
+            out.write(f"  {fw['summary']}\n")
+            for nodeid, entry in fw["tests"].items():
+                outcome = entry["outcome"] or "error"
+                out.write(f"    {outcome:<7} {short_id(nodeid):<70} fast path: {entry['fast_events']}\n")
+                if entry["outcome"] in ("failed", "error") and entry.get("first_line"):
+                    out.write(f"            {entry['first_line'][:200]}\n")
+            out.write("\n  request-body drift the plugin reported (recorded -> sent), per test:\n")
+            for nodeid, fields in fw["drift"].items():
+                out.write(f"    {short_id(nodeid)}: {'; '.join(fields)[:150]}\n")
     out.write(f"\nwall time: {result['wall_seconds']:.1f} s\n")
 
 
@@ -736,6 +813,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
     parser.add_argument("--venv", type=Path, help="the langchain-cohere venv (made, or reused if made with these pins)")
     parser.add_argument("--litellm-venv", type=Path, help="the litellm venv (made, or reused likewise)")
+    parser.add_argument("--frameworks-venv", type=Path, help="the haystack and llama-index venv (likewise)")
     parser.add_argument("--work", type=Path, help="working folder (default: a new temporary one)")
     parser.add_argument("--keep", action="store_true", help="keep the working folder (logs, copied projects)")
     parser.add_argument("--project", type=Path, default=REPO, help="the stream_replay source to install")
@@ -758,6 +836,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--skip-langchain", action="store_true")
     parser.add_argument("--skip-litellm", action="store_true")
+    parser.add_argument("--skip-frameworks", action="store_true")
     args = parser.parse_args(argv)
 
     started = time.monotonic()
@@ -768,7 +847,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         wheel = build_wheel(args.project.resolve(), args.project_ref, work)
         result["wheel"] = wheel.name
-        result["pins"] = {"langchain_cohere_venv": LANGCHAIN_PINS, "litellm_venv": LITELLM_PINS}
+        result["pins"] = {
+            "langchain_cohere_venv": LANGCHAIN_PINS,
+            "litellm_venv": LITELLM_PINS,
+            "frameworks_venv": FRAMEWORK_PINS,
+        }
         if not args.skip_langchain:
             python = ensure_venv(
                 args.venv or work / "venv-langchain", LANGCHAIN_PINS, wheel, "venv A (langchain-cohere)"
@@ -783,6 +866,11 @@ def main(argv: list[str] | None = None) -> int:
                 python, [*LITELLM_PINS, "stream-replay", "httpx", "aiohttp", "openai"]
             )
             result["litellm"] = section_litellm(work, python)
+        if not args.skip_frameworks:
+            folder = args.frameworks_venv or work / "venv-frameworks"
+            python = ensure_venv(folder, FRAMEWORK_PINS, wheel, "venv C (haystack, llama-index)")
+            result["versions_frameworks_venv"] = installed_versions(python, [*FRAMEWORK_PINS, "stream-replay", "httpx"])
+            result["frameworks"] = section_frameworks(work, python)
     except SetupError as exc:
         result["setup_error"] = str(exc)
         status = 3

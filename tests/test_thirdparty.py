@@ -1,10 +1,11 @@
 """Conformance against software nobody here wrote: ``bench/conformance.py --json``.
 
 langchain-cohere's own streaming integration tests (copied in tests/thirdparty/langchain_cohere)
-under pytest-recording and under the stream_replay plugin, and litellm's Cohere provider against
-``stream-replay serve``, each in a virtualenv of its own with pinned versions. Slow (about 1.5 min
-the first time; the virtualenvs are kept in pytest's cache folder and reused when their pins have
-not changed), and it needs the package index: without one it skips, saying so.
+under pytest-recording and under the stream_replay plugin, litellm's Cohere provider against
+``stream-replay serve``, and haystack's and llama-index's Cohere components through the plugin
+on both paths (tests/thirdparty/frameworks), each in a virtualenv of its own with pinned versions.
+Slow (about 4 minutes the first time; the virtualenvs are kept in pytest's cache folder and reused
+when their pins have not changed), and it needs the package index: without one it skips, saying so.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "bench" / "conformance.py"
@@ -84,6 +86,7 @@ def test_langchain_cohere_and_litellm_conformance(request: pytest.FixtureRequest
     cmd = [
         sys.executable, str(SCRIPT), "--json",
         "--venv", str(cache / "venv-langchain"), "--litellm-venv", str(cache / "venv-litellm"),
+        "--frameworks-venv", str(cache / "venv-frameworks"),
         "--stream-replay-options", MIGRATION,
     ]  # fmt: skip
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=2400, stdin=subprocess.DEVNULL, cwd=REPO)
@@ -152,3 +155,31 @@ def test_langchain_cohere_and_litellm_conformance(request: pytest.FixtureRequest
             assert case["agrees"], f"{name}: {case['differences']}"
         elif not case["agrees"]:
             assert "differs in" in case["got"]["error"]["message"], f"{name}: {case['got']['error']}"
+
+    # C. haystack and llama-index, building their own clients, on both paths
+    frameworks = result["frameworks"]
+    assert frameworks["ran"] and frameworks["selection_ok"], frameworks.get("problem") or frameworks.get("collected")
+    assert frameworks["counts"]["passed"] == len(frameworks["tests"]) == 14, frameworks["tests"]
+    cassettes = REPO / "cassettes"
+    for nodeid, entry in frameworks["tests"].items():
+        name = nodeid.split("::")[1]
+        if name.endswith("[sdk]") or "astream_chat_fails" in name or "built_at_import" in name:
+            # the fast path serves only clients built in the test; the astream test sends nothing
+            assert entry["fast_events"] == 0, nodeid
+            continue
+        source = "v2_tool_calls" if "tool_call" in name else "v2_text" if "haystack" in name else "v1_text"
+        # every event the SDK yields (all but v2's [DONE]) was built by the fast path
+        assert entry["fast_events"] == _stream_events(cassettes / f"{source}.yaml"), nodeid
+    # the libraries' requests are not the recorded ones; the plugin names what differs
+    drift = {nodeid.split("::")[1]: fields for nodeid, fields in frameworks["drift"].items()}
+    assert drift["test_haystack_streams_the_recorded_text[fast]"] == [
+        "messages[0].content: \"I'm Pickle Rick\" -> [{'type': 'text', 'text': \"I'm Pickle Rick\"}]"
+    ]
+    assert drift["test_llama_index_streams_the_recorded_text[sdk]"] == ["model: (not recorded) -> 'command-r'"]
+
+
+def _stream_events(path: Path) -> int:
+    """How many events of the cassette's first stream the SDK yields (v2's [DONE] is not one)."""
+    cassette = yaml.safe_load(path.read_text(encoding="utf-8"))
+    lines = cassette["interactions"][0]["response"]["stream"]["events"].splitlines()
+    return sum(1 for line in lines if not line.endswith("[DONE]"))

@@ -39,44 +39,12 @@ import contextlib
 import inspect
 import json
 import os
-import socket
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-LOOPBACK = ("127.", "::1", "localhost")
-
-
-def _block_network() -> None:
-    """Refuse every name lookup and connection that is not loopback."""
-
-    def allowed(host: Any) -> bool:
-        return host is None or str(host).startswith(LOOPBACK)
-
-    real_getaddrinfo = socket.getaddrinfo
-    real_connect = socket.socket.connect
-    real_connect_ex = socket.socket.connect_ex
-
-    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-        if not allowed(host):
-            raise OSError(f"conformance driver: network blocked: name lookup of {host!r}")
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    def connect(self: socket.socket, address: Any) -> Any:
-        if isinstance(address, tuple) and not allowed(address[0]):
-            raise OSError(f"conformance driver: network blocked: connect to {address!r}")
-        return real_connect(self, address)
-
-    def connect_ex(self: socket.socket, address: Any) -> Any:
-        if isinstance(address, tuple) and not allowed(address[0]):
-            raise OSError(f"conformance driver: network blocked: connect to {address!r}")
-        return real_connect_ex(self, address)
-
-    socket.getaddrinfo = getaddrinfo  # type: ignore[assignment]
-    socket.socket.connect = connect  # type: ignore[method-assign]
-    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
-
+from network_guard import block_network  # beside this script (its folder is sys.path[0])
 
 # ---------------------------------------------------------------------- the cases
 
@@ -354,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"  # no fetch of the cost map at import
     for name in ("COHERE_API_KEY", "CO_API_KEY", "COHERE_API_BASE", "CO_API_URL"):
         os.environ.pop(name, None)
-    _block_network()
+    block_network("conformance driver")
     real_stdout = sys.stdout
     sys.stdout = sys.stderr  # litellm prints its hints with print(): keep stdout for the JSON
     try:
