@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 _RUN = pytest.StashKey[Run]()
 _RAISED = pytest.StashKey["BaseException | None"]()
 _TEST = pytest.StashKey["StreamReplay"]()
-_COLLECTOR_MARKED = pytest.StashKey[bool]()
+#: The collector ``pytest_pycollect_makeitem`` last looked at, and whether it is marked.
+_last_collector: tuple[pytest.Collector, bool] | None = None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -112,6 +113,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    global _last_collector
+    _last_collector = None  # it would hold the run's whole collection tree
     run = config.stash.get(_RUN, None)
     if run is not None:
         run.close()
@@ -201,13 +204,14 @@ def pytest_pycollect_makeitem(collector: pytest.Module | pytest.Class, name: str
     it makes nothing itself. Markers added later are served by the hooks below.
     """
     function = obj.__func__ if isinstance(obj, staticmethod) else obj
-    if not isinstance(function, types.FunctionType) or not collector.istestfunction(obj, name):
+    if not isinstance(function, types.FunctionType) or _uses_fixture_when_marked(collector):
         return
-    if _uses_fixture_when_marked(collector):
-        return
-    marks = getattr(function, "pytestmark", [])
-    if any(mark.name == MARKER for mark in marks) and not any(
-        mark.name == "usefixtures" and "stream_replay" in mark.args for mark in marks
+    marks = function.__dict__.get("pytestmark")  # (None for most functions: the cheap test first)
+    if (
+        marks
+        and any(mark.name == MARKER for mark in marks)
+        and not any(mark.name == "usefixtures" and "stream_replay" in mark.args for mark in marks)
+        and collector.istestfunction(obj, name)
     ):
         # The function's own marker goes wherever the function is collected; so does this.
         pytest.mark.usefixtures("stream_replay")(function)
@@ -217,12 +221,16 @@ def _uses_fixture_when_marked(collector: pytest.Collector) -> bool:
     """Whether the module or class (or a node above it) carries the marker; if so, the
     collector node itself (never the module or class object, which an unmarked subclass
     or another module may share) gets ``usefixtures``, which its tests inherit. Looked up
-    once per collector, not once per test function in it."""
-    marked = collector.stash.get(_COLLECTOR_MARKED, None)
-    if marked is None:
-        marked = collector.stash[_COLLECTOR_MARKED] = collector.get_closest_marker(MARKER) is not None
-        if marked:
-            collector.add_marker(pytest.mark.usefixtures("stream_replay"))
+    once per collector, not once per function in it (pytest asks about each of a
+    collector's names in a row, so the last answer is kept)."""
+    global _last_collector
+    last = _last_collector
+    if last is not None and last[0] is collector:
+        return last[1]
+    marked = collector.get_closest_marker(MARKER) is not None
+    if marked and not any(m.name == "usefixtures" and "stream_replay" in m.args for m in collector.own_markers):
+        collector.add_marker(pytest.mark.usefixtures("stream_replay"))
+    _last_collector = (collector, marked)
     return marked
 
 
@@ -238,7 +246,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """
     for item in items:
         names = getattr(item, "fixturenames", None)
-        if not isinstance(names, list) or names[:1] == ["stream_replay"]:
+        if not isinstance(names, list) or (names and names[0] == "stream_replay"):
             continue
         if item.get_closest_marker(MARKER) is not None:
             if "stream_replay" in names:
@@ -269,7 +277,8 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, None]:
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
     outcome = yield
-    if call.when == "call" and _TEST not in item.stash and any(m.name == MARKER for m in item.own_markers):
+    marks = item.own_markers  # (empty for most tests: the cheap test first)
+    if marks and call.when == "call" and _TEST not in item.stash and any(m.name == MARKER for m in marks):
         _warn_marker_too_late(item)
     excinfo = call.excinfo
     if excinfo is None or call.when != "call":
