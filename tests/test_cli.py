@@ -791,9 +791,12 @@ def test_sigint_during_play_is_130_without_a_traceback() -> None:
         assert ready, "play printed nothing"
         time.sleep(0.5)
         process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=30)
+        out, err = process.communicate(timeout=30)
     finally:
         if process.poll() is None:
             process.kill()
-    assert process.returncode == 130
-    assert err == b""
+    # (what the process printed, should this ever fail: one CI run on cohere 5.21.1 saw the
+    # process die of the signal itself, -2, once, and never again in 70 tries under load)
+    seen = f"stderr: {err.decode(errors='replace')[-1500:]!r}\nstdout's end: {out.decode(errors='replace')[-300:]!r}"
+    assert process.returncode == 130, seen
+    assert err == b"", seen
