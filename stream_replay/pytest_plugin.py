@@ -18,7 +18,7 @@ PYTEST_DONT_REWRITE
 from __future__ import annotations
 
 import types
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -210,7 +210,7 @@ def pytest_pycollect_makeitem(collector: pytest.Module | pytest.Class, name: str
     if (
         marks
         and any(mark.name == MARKER for mark in marks)
-        and not any(mark.name == "usefixtures" and "stream_replay" in mark.args for mark in marks)
+        and not _asks_for_fixture(marks)
         and collector.istestfunction(obj, name)
     ):
         # The function's own marker goes wherever the function is collected; so does this.
@@ -228,10 +228,15 @@ def _uses_fixture_when_marked(collector: pytest.Collector) -> bool:
     if last is not None and last[0] is collector:
         return last[1]
     marked = collector.get_closest_marker(MARKER) is not None
-    if marked and not any(m.name == "usefixtures" and "stream_replay" in m.args for m in collector.own_markers):
+    if marked and not _asks_for_fixture(collector.own_markers):
         collector.add_marker(pytest.mark.usefixtures("stream_replay"))
     _last_collector = (collector, marked)
     return marked
+
+
+def _asks_for_fixture(marks: Iterable[pytest.Mark]) -> bool:
+    """Whether these marks already hold ``usefixtures("stream_replay")``."""
+    return any(mark.name == "usefixtures" and "stream_replay" in mark.args for mark in marks)
 
 
 @pytest.hookimpl(trylast=True)
