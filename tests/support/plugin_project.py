@@ -78,11 +78,15 @@ ANSWERS = json.loads((HERE / "answers.json").read_text())
 """
 
 #: A fixture of a user's project: the classes of the events stream_replay's fast path
-#: builds during the test (its one builder, counted).
+#: builds during the test (its one builder, counted). The module is found by its name in
+#: ``sys.modules``, as the plugin's own import finds it: an earlier in-process pytester run
+#: may have dropped it from there while the package's ``fast`` attribute still names it.
 BUILT_FIXTURE = """
 @pytest.fixture
 def built(monkeypatch):
-    from stream_replay.replay import fast
+    import importlib
+
+    fast = importlib.import_module("stream_replay.replay.fast")
 
     events = []
     build = fast._build
