@@ -18,7 +18,7 @@ PYTEST_DONT_REWRITE
 from __future__ import annotations
 
 import types
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -237,6 +237,57 @@ def _uses_fixture_when_marked(collector: pytest.Collector) -> bool:
 def _asks_for_fixture(marks: Iterable[pytest.Mark]) -> bool:
     """Whether these marks already hold ``usefixtures("stream_replay")``."""
     return any(mark.name == "usefixtures" and "stream_replay" in mark.args for mark in marks)
+
+
+#: The plugin's fixtures a user (or ``faults.parametrize``) parametrizes to run a test once
+#: per set of options or faults: their ids do not name the test's default cassette.
+_OWN_PARAMETERS = frozenset({"stream_replay_config", "stream_replay_faults"})
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> Generator[None, Any, None]:
+    """Notes which of a test's ids come from parametrizing only the plugin's own fixtures
+    (``stream_replay_config`` with ``params``, ``faults.parametrize``): ``test_x[sdk]`` and
+    ``test_x[fast]`` replay one recording, ``test_x.yaml``, as ``test_x[disconnect@3]``
+    and ``test_x[no-fault]`` do (``Run.node_name``). Around every implementation of the
+    hook, so that pytest's own parametrization of fixtures is seen; for an unrelated test
+    function it is a generator started and two list lookups."""
+    names = metafunc.fixturenames
+    if "stream_replay_config" not in names and "stream_replay_faults" not in names:
+        yield
+        return
+    parametrize = metafunc.parametrize
+    positions: list[int] = []
+
+    def noting(argnames: str | Sequence[str], *args: Any, **kwargs: Any) -> None:
+        before = _ids_given(metafunc)
+        parametrize(argnames, *args, **kwargs)
+        named = [n.strip() for n in argnames.split(",")] if isinstance(argnames, str) else list(argnames)
+        # Only a parametrization of the plugin's fixtures alone, which gave each test one id
+        # (not a hidden one): with a user's argument in it, the id names the user's value too.
+        if named and _OWN_PARAMETERS.issuperset(named) and _ids_given(metafunc) == before + 1:
+            positions.append(before)
+
+    metafunc.parametrize = noting  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        del metafunc.parametrize
+    run = metafunc.config.stash.get(_RUN, None)
+    if positions and run is not None:
+        run.own_ids[metafunc.definition.nodeid] = tuple(positions)
+
+
+def _ids_given(metafunc: pytest.Metafunc) -> int:
+    """How many ids each of the test's parametrizations has so far (pytest keeps them in
+    private fields; where it does not, -1: nothing is noted, the default name keeps every id)."""
+    calls = getattr(metafunc, "_calls", None)
+    if not isinstance(calls, list):
+        return -1
+    if not calls:
+        return 0
+    ids = getattr(calls[0], "_idlist", None)
+    return len(ids) if isinstance(ids, (list, tuple)) else -1
 
 
 @pytest.hookimpl(trylast=True)

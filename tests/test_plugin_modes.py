@@ -148,3 +148,93 @@ def test_p(who):
     assert len(found) == 3
     assert "tests/cassettes/test_chat/test_p[a_b].yaml" in found
     assert all(re.fullmatch(r"tests/cassettes/test_chat/test_p\[[A-Za-z0-9_.,=+-]+\]\.yaml", f) for f in found)
+
+
+BOTH_PATHS = """
+@pytest.fixture(params=["sdk", "fast"])
+def stream_replay_config(request):
+    return {"fast": request.param == "fast"}
+"""
+
+
+def test_a_test_run_once_per_set_of_options_records_one_cassette_and_replays_it_on_each(
+    pytester: pytest.Pytester, upstream: Upstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The ids a parametrized stream_replay_config gives (sdk, fast) are not in the default
+    # cassette name; a user's own parameters still are.
+    write_project(
+        pytester,
+        BOTH_PATHS
+        + PICKLE
+        + """
+
+@pytest.mark.stream_replay
+@pytest.mark.parametrize("which", ["pickle", "citations"])
+def test_each(which):
+    assert answer(REQUESTS[which]) == ANSWERS[which]
+""",
+    )
+    first = pytester.runpytest("--stream-replay-mode=once", "-p", "no:randomly")
+    first.assert_outcomes(passed=6)
+    folder = cassette(pytester).parent
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "test_each[citations].yaml",
+        "test_each[pickle].yaml",
+        "test_pickle.yaml",
+    ]
+    assert upstream.hits == 3  # each request sent once; its other run replayed the recording
+    assert requests_in(folder / "test_each[citations].yaml") == ["citations"]
+
+    monkeypatch.delenv("UPSTREAM")
+    monkeypatch.delenv("CO_API_KEY")
+    again = pytester.runpytest("-v")
+    again.assert_outcomes(passed=6)
+    assert "stream-replay: 3 cassettes replayed, 0 recorded, 0 unplayed interactions" in lines(again)
+    assert any("::test_each[fast-citations] PASSED" in line for line in lines(again))
+
+
+def test_each_set_of_faults_replays_the_test_s_one_cassette(pytester: pytest.Pytester) -> None:
+    place(cassette(pytester, "test_cut"), "pickle")
+    write_project(
+        pytester,
+        """
+from stream_replay import faults
+
+
+@faults.parametrize([faults.disconnect(after=3)], [])
+def test_cut(stream_replay):
+    shown = answer_or_apologise(REQUESTS["pickle"])
+    expected = "Sorry, something went wrong." if stream_replay.settings["faults"] else ANSWERS["pickle"]
+    assert shown == expected
+""",
+    )
+    result = pytester.runpytest("-v")
+    result.assert_outcomes(passed=2)
+    assert any("::test_cut[disconnect@3] PASSED" in line for line in lines(result))
+
+
+def test_a_cassette_named_with_the_plugins_ids_before_still_serves_its_test(pytester: pytest.Pytester) -> None:
+    # Cassettes recorded when the default name kept every id: the old file serves its test
+    # while no file has the new name. A parametrization that also names a user's argument
+    # keeps its id.
+    place(cassette(pytester, "test_pickle[sdk]"), "pickle")
+    write_project(
+        pytester,
+        BOTH_PATHS
+        + PICKLE
+        + """
+
+@pytest.mark.stream_replay
+@pytest.mark.parametrize("stream_replay_config, which", [({}, "pickle")], indirect=["stream_replay_config"])
+def test_mixed(which):
+    answer(REQUESTS[which])
+""",
+    )
+    result = pytester.runpytest("-v", "-p", "no:randomly")
+    result.assert_outcomes(passed=1, failed=2)
+    assert any("::test_pickle[sdk] PASSED" in line for line in lines(result))
+    missing = set(re.findall(r"no cassette at (\S+\.yaml)", result.stdout.str()))
+    assert missing == {
+        "tests/cassettes/test_chat/test_pickle.yaml",
+        "tests/cassettes/test_chat/test_mixed[stream_replay_config0-pickle].yaml",
+    }

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from stream_replay.plugin.claims import RunClaims
-from stream_replay.plugin.paths import MAX_NAME, cassette_name, cassette_path, record_command
+from stream_replay.plugin.paths import MAX_NAME, cassette_name, cassette_path, name_without_ids, record_command
 from stream_replay.plugin.settings import MODES, ConfigError, resolve
 from stream_replay.plugin.stats import RunStats, UseRecord
 
@@ -63,6 +63,15 @@ def test_names_keep_plain_ids_and_hash_the_ones_they_change() -> None:
     changed = {cassette_name(f"test_p[{ident}]") for ident in ("a b", "a/b", "a_b", "a:b", "日本")}
     assert len(changed) == 5
     assert all(name.isascii() and "/" not in name and " " not in name for name in changed)
+
+
+def test_a_name_loses_only_the_ids_at_the_positions_given() -> None:
+    assert name_without_ids("test_x[sdk]", "test_x", ["sdk"], (0,)) == "test_x"
+    assert name_without_ids("test_x[v2-a-fast]", "test_x", ["v2-a", "fast"], (1,)) == "test_x[v2-a]"
+    assert name_without_ids("test_x[fast-v2-a]", "test_x", ["fast", "v2-a"], (0,)) == "test_x[v2-a]"
+    assert name_without_ids("test_x[a-b-c]", "test_x", ["a", "b", "c"], (0, 2)) == "test_x[b]"
+    # not made of the name and those ids (another plugin renamed the test): kept whole
+    assert name_without_ids("test_x[renamed]", "test_x", ["sdk"], (0,)) == "test_x[renamed]"
 
 
 def test_over_long_names_are_cut_with_a_hash_and_stay_unique() -> None:

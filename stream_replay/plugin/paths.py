@@ -7,6 +7,7 @@ import hashlib
 import os
 import re
 import shlex
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 #: Longest cassette file name (without ``.yaml``) kept as is; longer ones are cut and
@@ -41,6 +42,16 @@ def cassette_name(node_name: str, class_name: str | None = None) -> str:
     if len(name) > MAX_NAME:
         name = name[: MAX_NAME - 13] + "-" + _digest(name, 12)
     return name
+
+
+def name_without_ids(name: str, original: str, ids: Sequence[str], positions: Collection[int]) -> str:
+    """``name`` (``test_x[v2-fast]``, ``original`` with ``ids`` in brackets) without the ids
+    at ``positions``: ``test_x[v2]``, or ``test_x`` when none is left. ``name`` itself when
+    it is not made of ``original`` and ``ids`` (something renamed the test)."""
+    if name != f"{original}[{'-'.join(ids)}]":
+        return name
+    kept = [ident for position, ident in enumerate(ids) if position not in positions]
+    return f"{original}[{'-'.join(kept)}]" if kept else original
 
 
 def _fitting(part: str) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from .claims import RunClaims
-from .paths import cassette_path, record_command
+from .paths import cassette_path, name_without_ids, record_command
 from .settings import ConfigError, Settings, marker_options, resolve
 from .stats import RunStats
 
@@ -38,6 +38,9 @@ class Run:
         self._claims_folder: Path | None = Path(given) if given else None
         self._owns_claims = False
         self.verify_report: list[str] = []
+        #: A test function's nodeid -> the positions of its ids that parametrizing only the
+        #: plugin's own fixtures gave it (``pytest_generate_tests``): not in its default name.
+        self.own_ids: dict[str, tuple[int, ...]] = {}
 
     def claims(self) -> RunClaims:
         if self._claims_folder is None:
@@ -100,6 +103,17 @@ class Run:
         layers.extend(self.cli_layers)
         return resolve(layers)
 
+    def node_name(self, item: pytest.Item) -> str:
+        """The test's name in its default cassette's: its name without the ids that only
+        the plugin's own fixtures' parametrization gave it, so that a test run once per set
+        of options or of faults replays one recording (``test_x[v2-fast]``: ``test_x[v2]``)."""
+        parent, original = item.parent, getattr(item, "originalname", None)
+        positions = self.own_ids.get(f"{parent.nodeid}::{original}") if parent is not None else None
+        ids = getattr(getattr(item, "callspec", None), "_idlist", None)
+        if not positions or not isinstance(original, str) or not isinstance(ids, (list, tuple)):
+            return item.name
+        return name_without_ids(item.name, original, ids, positions)
+
     def begin(self, item: pytest.Item, fixture_options: Any) -> Any:
         from .session import StreamReplay
 
@@ -108,14 +122,20 @@ class Run:
         except ConfigError as exc:
             raise pytest.UsageError(str(exc)) from None
         test_file = Path(item.path)
-        path = cassette_path(
-            test_file=test_file,
-            rootdir=self.rootdir,
-            node_name=item.name,
-            class_name=item.cls.__name__ if getattr(item, "cls", None) is not None else None,  # type: ignore[attr-defined]
-            directory=settings["dir"],
-            cassette=settings["cassette"],
-        )
+        where = {
+            "test_file": test_file,
+            "rootdir": self.rootdir,
+            "class_name": item.cls.__name__ if getattr(item, "cls", None) is not None else None,  # type: ignore[attr-defined]
+            "directory": settings["dir"],
+            "cassette": settings["cassette"],
+        }
+        name = self.node_name(item)
+        path = cassette_path(node_name=name, **where)
+        if name != item.name and not path.exists():
+            # Recorded before the plugin's own ids left the default name: that file still serves.
+            named_before = cassette_path(node_name=item.name, **where)
+            if named_before.exists():
+                path = named_before
 
         def command(mode: str) -> str:
             return record_command(
