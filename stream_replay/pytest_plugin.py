@@ -251,9 +251,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> Generator[None, Any, Non
     ``test_x[fast]`` replay one recording, ``test_x.yaml``, as ``test_x[disconnect@3]``
     and ``test_x[no-fault]`` do (``Run.node_name``). Around every implementation of the
     hook, so that pytest's own parametrization of fixtures is seen; for an unrelated test
-    function it is a generator started and two list lookups."""
-    names = metafunc.fixturenames
-    if "stream_replay_config" not in names and "stream_replay_faults" not in names:
+    function it is a generator started and one look at its fixtures' names."""
+    if _OWN_PARAMETERS.isdisjoint(metafunc.fixturenames):
         yield
         return
     parametrize = metafunc.parametrize
