@@ -244,8 +244,8 @@ def _asks_for_fixture(marks: Iterable[pytest.Mark]) -> bool:
 _OWN_PARAMETERS = frozenset({"stream_replay_config", "stream_replay_faults"})
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> Generator[None, Any, None]:
+@pytest.hookimpl(wrapper=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> Generator[None, Any, Any]:
     """Notes which of a test's ids come from parametrizing only the plugin's own fixtures
     (``stream_replay_config`` with ``params``, ``faults.parametrize``): ``test_x[sdk]`` and
     ``test_x[fast]`` replay one recording, ``test_x.yaml``, as ``test_x[disconnect@3]``
@@ -253,8 +253,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> Generator[None, Any, Non
     hook, so that pytest's own parametrization of fixtures is seen; for an unrelated test
     function it is a generator started and one look at its fixtures' names."""
     if _OWN_PARAMETERS.isdisjoint(metafunc.fixturenames):
-        yield
-        return
+        return (yield)
     parametrize = metafunc.parametrize
     positions: list[int] = []
 
@@ -269,12 +268,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> Generator[None, Any, Non
 
     metafunc.parametrize = noting  # type: ignore[method-assign]
     try:
-        yield
+        results = yield
     finally:
         del metafunc.parametrize
     run = metafunc.config.stash.get(_RUN, None)
     if positions and run is not None:
         run.own_ids[metafunc.definition.nodeid] = tuple(positions)
+    return results
 
 
 def _ids_given(metafunc: pytest.Metafunc) -> int:
@@ -321,27 +321,31 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         request.getfixturevalue("stream_replay")
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, None]:
-    outcome = yield
-    excinfo = outcome.excinfo
-    if excinfo is not None and _TEST in item.stash:  # a stream_replay test: its fixture's teardown reads it
-        item.stash[_RAISED] = excinfo[1]
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
+    try:
+        return (yield)
+    except BaseException as exc:
+        if _TEST in item.stash:  # a stream_replay test: its fixture's teardown reads it
+            item.stash[_RAISED] = exc
+        raise
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
-    outcome = yield
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
     marks = item.own_markers  # (empty for most tests: the cheap test first)
     if marks and call.when == "call" and _TEST not in item.stash and any(m.name == MARKER for m in marks):
         _warn_marker_too_late(item)
     excinfo = call.excinfo
     if excinfo is None or call.when != "call":
-        return
+        return report
     test = item.stash.get(_TEST, None)
     unwanted = test.replayed_unwanted_errors() if test is not None else []
     if test is not None and unwanted:
-        outcome.get_result().sections.append(
+        report.sections.append(
             (
                 "stream-replay",
                 "This test replayed error answers that a recording made now would leave out:\n"
@@ -356,7 +360,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if isinstance(excinfo.value, NoMatchError):
         # The message says everything; the 40 frames of the SDK and httpx under the
         # test's own line say nothing.
-        outcome.get_result().longrepr = short_failure(excinfo, item.config.rootpath)
+        report.longrepr = short_failure(excinfo, item.config.rootpath)
+    return report
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
