@@ -238,3 +238,8 @@ def test_mixed(which):
         "tests/cassettes/test_chat/test_pickle.yaml",
         "tests/cassettes/test_chat/test_mixed[stream_replay_config0-pickle].yaml",
     }
+    # The run says once which file serves under its old name, and what to rename it to.
+    notes = [line for line in lines(result) if "under the name it had before" in line]
+    assert len(notes) == 1
+    assert notes[0].startswith("stream-replay: tests/cassettes/test_chat/test_pickle[sdk].yaml serves its test")
+    assert "rename it to tests/cassettes/test_chat/test_pickle.yaml so that every run" in notes[0]

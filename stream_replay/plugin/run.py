@@ -131,11 +131,12 @@ class Run:
         }
         name = self.node_name(item)
         path = cassette_path(node_name=name, **where)
+        renamed = None
         if name != item.name and not path.exists():
             # Recorded before the plugin's own ids left the default name: that file still serves.
             named_before = cassette_path(node_name=item.name, **where)
             if named_before.exists():
-                path = named_before
+                path, renamed = named_before, path
 
         def command(mode: str) -> str:
             return record_command(
@@ -154,8 +155,18 @@ class Run:
             command=command,
             claims=self.claims(),
         )
+        if renamed is not None:
+            test.notes.append(_old_name_note(_shown(path, self.rootdir), _shown(renamed, self.rootdir)))
         test.start()
         return test
+
+
+def _old_name_note(old: str, new: str) -> str:
+    return (
+        f"{old} serves its test under the name it had before the ids of a parametrized "
+        f"stream_replay_config or faults.parametrize left default cassette names; rename it to {new} "
+        "so that every run of the test replays it"
+    )
 
 
 def _shown(path: Path, rootdir: Path) -> str:

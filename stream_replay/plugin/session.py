@@ -143,8 +143,9 @@ class StreamReplay:
         self._use: Use | None = None
         self._player: Player | None = None
         self._responder = Responder(settings["speed"], settings["faults"])
-        #: Why the fast path stepped aside for a client (a wrapped SDK method), once each.
-        self.fast_path_notes: list[str] = []
+        #: What the run's summary says once: why the fast path stepped aside for a client (a
+        #: wrapped SDK method), a cassette serving under the name it had before.
+        self.notes: list[str] = []
         #: The requests answered despite drift (``drift="accept"``), each with its fields.
         self.drifts: list[str] = []
         #: Answers a recording left out of the cassette (``record_errors``), and why.
@@ -258,7 +259,7 @@ class StreamReplay:
             recorded=tuple(self._recorder.recorded_indexes) if self._recorder is not None else (),
             report_unplayed=bool(self.settings["report_unplayed"]),
             requests=requests,
-            notes=tuple(self.fast_path_notes),
+            notes=tuple(self.notes),
             drifts=tuple(self.drifts),
             skipped=tuple(self.skipped),
             error_answers=tuple(self._error_answers()),
@@ -415,8 +416,8 @@ class StreamReplay:
             from ..replay.fast import install_fast_path
 
             note = install_fast_path(client, self._player, self._responder, source=self._fast_source())
-            if note is not None and note not in self.fast_path_notes:
-                self.fast_path_notes.append(note)
+            if note is not None and note not in self.notes:
+                self.notes.append(note)
 
     def _fast_source(self) -> Source:
         """What answers a fast call now: inside a ``use_cassette`` block, its cassette;

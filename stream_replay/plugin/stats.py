@@ -23,7 +23,7 @@ class UseRecord(TypedDict):
     recorded: Sequence[int]  # indexes its recordings landed at
     report_unplayed: bool
     requests: dict[str, str]  # index -> description, for its unplayed ones
-    notes: Sequence[str]  # why the fast path stepped aside for a client
+    notes: Sequence[str]  # said once in the run's summary: the fast path stepping aside, an old name
     drifts: Sequence[str]  # requests answered despite drift, with the fields that drifted
     skipped: Sequence[str]  # answers a recording left out (record_errors), and why
     error_answers: Sequence[str]  # error answers it recorded
@@ -76,7 +76,8 @@ class RunStats:
         return found
 
     def notes(self) -> list[str]:
-        """What the run should be told once (the fast path stepping aside), each once."""
+        """What the run should be told once (the fast path stepping aside for a client, a
+        cassette serving under its old name), each once."""
         seen: dict[str, None] = {}
         for record in self.records:
             for note in record.get("notes", []):
