@@ -156,7 +156,7 @@ class Run:
             claims=self.claims(),
         )
         if renamed is not None:
-            test.notes.append(_old_name_note(_shown(path, self.rootdir), _shown(renamed, self.rootdir)))
+            test.notes.append(_old_name_note(test.display, _shown(renamed, self.rootdir)))
         test.start()
         return test
 
