@@ -243,3 +243,26 @@ def test_mixed(which):
     assert len(notes) == 1
     assert notes[0].startswith("stream-replay: tests/cassettes/test_chat/test_pickle[sdk].yaml serves its test")
     assert "rename it to tests/cassettes/test_chat/test_pickle.yaml so that every run" in notes[0]
+
+
+def test_a_cassette_under_its_old_name_is_said_to_be_unread_once_the_new_name_serves(
+    pytester: pytest.Pytester,
+) -> None:
+    # After one of test_pickle[sdk].yaml and test_pickle[fast].yaml was renamed to
+    # test_pickle.yaml, the other is read by no run: the run says so, and leaves it be.
+    place(cassette(pytester, "test_pickle"), "pickle")
+    stale = place(cassette(pytester, "test_pickle[fast]"), "citations")  # would miss, were it read
+    write_project(pytester, BOTH_PATHS + PICKLE)
+    result = pytester.runpytest("-v", "-p", "no:randomly")
+    result.assert_outcomes(passed=2)
+    assert "stream-replay: 1 cassette replayed, 0 recorded, 0 unplayed interactions" in lines(result)
+    notes = [line for line in lines(result) if "is no longer read" in line]
+    assert notes == [
+        "stream-replay: tests/cassettes/test_chat/test_pickle[fast].yaml is no longer read: "
+        "tests/cassettes/test_chat/test_pickle.yaml serves every run of its test, since the ids of a "
+        "parametrized stream_replay_config or faults.parametrize left default cassette names; delete "
+        "tests/cassettes/test_chat/test_pickle[fast].yaml once tests/cassettes/test_chat/test_pickle.yaml "
+        "holds what the test needs"
+    ]
+    assert stale.exists()
+    assert not any("under the name it had before" in line for line in lines(result))

@@ -131,12 +131,16 @@ class Run:
         }
         name = self.node_name(item)
         path = cassette_path(node_name=name, **where)
-        renamed = None
-        if name != item.name and not path.exists():
-            # Recorded before the plugin's own ids left the default name: that file still serves.
+        renamed = stale = None
+        if name != item.name:
+            # Recorded before the plugin's own ids left the default name: that file still
+            # serves while none has the new name, and is said to be unread once one has.
             named_before = cassette_path(node_name=item.name, **where)
-            if named_before.exists():
-                path, renamed = named_before, path
+            if named_before != path and named_before.exists():
+                if path.exists():
+                    stale = named_before
+                else:
+                    path, renamed = named_before, path
 
         def command(mode: str) -> str:
             return record_command(
@@ -157,6 +161,8 @@ class Run:
         )
         if renamed is not None:
             test.notes.append(_old_name_note(test.display, _shown(renamed, self.rootdir)))
+        if stale is not None:
+            test.notes.append(_unread_note(_shown(stale, self.rootdir), test.display))
         test.start()
         return test
 
@@ -166,6 +172,14 @@ def _old_name_note(old: str, new: str) -> str:
         f"{old} serves its test under the name it had before the ids of a parametrized "
         f"stream_replay_config or faults.parametrize left default cassette names; rename it to {new} "
         "so that every run of the test replays it"
+    )
+
+
+def _unread_note(old: str, new: str) -> str:
+    return (
+        f"{old} is no longer read: {new} serves every run of its test, since the ids of a "
+        "parametrized stream_replay_config or faults.parametrize left default cassette names; "
+        f"delete {old} once {new} holds what the test needs"
     )
 
 
