@@ -167,18 +167,20 @@ class Run:
         return test
 
 
+#: Why a cassette recorded before may have a longer name than its test's default now.
+_IDS_LEFT = "the ids of a parametrized stream_replay_config or faults.parametrize left default cassette names"
+
+
 def _old_name_note(old: str, new: str) -> str:
     return (
-        f"{old} serves its test under the name it had before the ids of a parametrized "
-        f"stream_replay_config or faults.parametrize left default cassette names; rename it to {new} "
+        f"{old} serves its test under the name it had before {_IDS_LEFT}; rename it to {new} "
         "so that every run of the test replays it"
     )
 
 
 def _unread_note(old: str, new: str) -> str:
     return (
-        f"{old} is no longer read: {new} serves every run of its test, since the ids of a "
-        "parametrized stream_replay_config or faults.parametrize left default cassette names; "
+        f"{old} is no longer read: {new} serves every run of its test, since {_IDS_LEFT}; "
         f"delete {old} once {new} holds what the test needs"
     )
 
