@@ -37,6 +37,7 @@ from ..cassette import Cassette, Interaction, as_cassette, load_cassette
 from ..cassette.files import folder_lock
 from ..errors import MissingCassetteError, NoMatchError, StreamReplayError, VcrpyCassetteError
 from ..replay.client import PLACEHOLDER_KEY
+from ..replay.handover import Respond, ahanded_over, handed_over
 from ..replay.matching import DEFAULT_MATCH_ON, RequestView, view
 from ..replay.player import Player
 from ..replay.responses import Responder
@@ -454,8 +455,8 @@ class StreamReplay:
         self._missing.append(error)
         return error
 
-    def _replayed(self, request: httpx.Request, use: Use, started: float, asynchronous: bool) -> httpx.Response | None:
-        """The recorded answer, or None when the request is to be recorded."""
+    def _replayed(self, request: httpx.Request, use: Use, started: float, asynchronous: bool) -> Respond | None:
+        """What gives the recorded answer, or None when the request is to be recorded."""
         if use is Use.MISSING:
             raise self._missing_error(request)
         player = self._player
@@ -465,14 +466,7 @@ class StreamReplay:
         index = player.play(incoming) if use is Use.REPLAY else player.try_play(incoming)
         if index is None:
             return None
-        return self._responder.respond(
-            player.cassette,
-            index,
-            request,
-            asynchronous=asynchronous,
-            started=started,
-            release=lambda: player.release(index),
-        )
+        return self._responder.answer(player, index, request, asynchronous=asynchronous, started=started)
 
     def answer(self, request: httpx.Request) -> httpx.Response:
         started = time.monotonic()
@@ -480,7 +474,7 @@ class StreamReplay:
         request.read()
         replayed = self._replayed(request, use, started, asynchronous=False)
         if replayed is not None:
-            return replayed
+            return handed_over(request, replayed)
         assert self._recorder is not None
         return self._recorder.transport.handle_request(request)
 
@@ -490,7 +484,7 @@ class StreamReplay:
         await request.aread()
         replayed = self._replayed(request, use, started, asynchronous=True)
         if replayed is not None:
-            return replayed
+            return await ahanded_over(request, replayed)
         assert self._recorder is not None
         return await self._recorder.transport.handle_async_request(request)
 

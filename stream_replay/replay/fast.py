@@ -63,6 +63,7 @@ from ..cassette.model import Cassette, Stream
 from ..sdk import STREAM_METHODS, StreamKind, client_api, defined_in, event_classes, is_async_client
 from ..wire.events import TYPE_KEYS
 from ..wire.jsontext import loads as loads_json
+from .handover import handler_wrapper
 from .matching import RequestView, view
 from .pacing import apaced, paced, schedule
 from .player import Player
@@ -203,9 +204,12 @@ def _http_observed(client: Any) -> str | None:
     SDK path's calls and miss the fast path's: httpx's ``send`` wrapped or replaced,
     on the class or the instance (Sentry's and Datadog's httpx integrations replace
     ``httpx.Client.send`` and ``AsyncClient.send``), event hooks on the client's httpx
-    client, or a request handler of its transports wrapped (OpenTelemetry's
-    ``instrument_client`` wraps the transport's ``handle_request`` on the instance), or an
-    auth on its httpx client (user code that runs for every request: a token refresh).
+    client, httpx's ``HTTPTransport`` request handler wrapped on the class (OpenTelemetry's
+    ``HTTPXClientInstrumentor().instrument()``: the SDK path hands its replayed answers
+    through it, ``handover``), or a request handler of its transports wrapped
+    (OpenTelemetry's ``instrument_client`` wraps the transport's ``handle_request`` on the
+    instance), or an auth on its httpx client (user code that runs for every request: a
+    token refresh).
     Read when the client is built, like the SDK methods' wrappers.
     """
     import httpx
@@ -229,6 +233,10 @@ def _http_observed(client: Any) -> str | None:
         kind = type(auth)
         return _http_stepped_aside(client, f"its httpx client has an auth ({kind.__module__}.{kind.__qualname__})")
     handler = "handle_async_request" if asynchronous else "handle_request"
+    wrapper = handler_wrapper(asynchronous)
+    if wrapper is not None:  # replayed answers go through it on the SDK path (``handover``)
+        kind = httpx.AsyncHTTPTransport if asynchronous else httpx.HTTPTransport
+        return _http_stepped_aside(client, f"httpx.{kind.__qualname__}.{handler} is wrapped ({_describe(wrapper)})")
     mounts = getattr(http, "_mounts", None)
     for transport in [getattr(http, "_transport", None), *(mounts.values() if isinstance(mounts, dict) else ())]:
         if transport is None:
@@ -315,6 +323,8 @@ def _describe(method: Any) -> str:
 def _code_of(obj: Any) -> str:
     """A function's module and qualified name; for any other callable, its class's."""
     fn = obj.__func__ if type(obj) is types.MethodType else obj
+    while isinstance(fn, functools.partial):  # OpenTelemetry's wrappers are partials of its functions
+        fn = fn.func
     if type(fn) is types.FunctionType:
         code = fn.__code__
         return f"{fn.__globals__.get('__name__', '?')}.{getattr(code, 'co_qualname', code.co_name)}"

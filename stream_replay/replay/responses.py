@@ -27,6 +27,7 @@ from .pacing import apaced, check_speed, paced, schedule
 if TYPE_CHECKING:
     from .faults import Fault
     from .faulty import FaultSchedule
+    from .player import Player
 
 
 class Responder:
@@ -70,6 +71,22 @@ class Responder:
             with self._lock:
                 self._json_lines[id(stream)] = cached
         return cached[1]
+
+    def answer(
+        self, player: Player, index: int, request: httpx.Request, *, asynchronous: bool, started: float
+    ) -> Callable[[], httpx.Response]:
+        """``respond`` for the interaction ``player`` chose for ``request``, made when it is
+        called: a transport hands it to httpx (``replay.handover``). An injected HTTP error
+        given in the recorded answer's place gives that interaction back to the player."""
+        return functools.partial(
+            self.respond,
+            player.cassette,
+            index,
+            request,
+            asynchronous=asynchronous,
+            started=started,
+            release=functools.partial(player.release, index),
+        )
 
     def respond(
         self,

@@ -4,7 +4,8 @@ from a cassette, one event per chunk, at the chosen pace.
 The cohere SDK talks to it through an ``httpx.Client``/``httpx.AsyncClient``, so
 everything above the socket (status handling, the SDK's SSE and NDJSON parsing, its
 exceptions) is the SDK's own. Which interaction answers is the ``Player``'s answer;
-the response is the ``Responder``'s.
+the response is the ``Responder``'s. Where httpx's own ``HTTPTransport`` request handler
+is wrapped (a tracer's), the response is handed over through it (``handover``).
 
 PYTEST_DONT_REWRITE
 """
@@ -14,13 +15,14 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import httpx
 
 from ..cassette import Cassette, as_cassette
 from ..errors import NoMatchError
+from .handover import ahanded_over, handed_over
 from .matching import DEFAULT_MATCH_ON, Matcher, view
 from .player import Drift, Player
 from .responses import Responder
@@ -81,19 +83,15 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         started = time.monotonic()
         index = self.player.play(view(request.method, str(request.url), request.read()))
-        return self.responder.respond(
-            self.cassette, index, request, asynchronous=False, started=started, release=self._releaser(index)
+        return handed_over(
+            request, self.responder.answer(self.player, index, request, asynchronous=False, started=started)
         )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         started = time.monotonic()
         index = self.player.play(view(request.method, str(request.url), await request.aread()))
-        return self.responder.respond(
-            self.cassette, index, request, asynchronous=True, started=started, release=self._releaser(index)
-        )
-
-    def _releaser(self, index: int) -> Callable[[], None]:
-        return lambda: self.player.release(index)
+        answer = self.responder.answer(self.player, index, request, asynchronous=True, started=started)
+        return await ahanded_over(request, answer)
 
 
 __all__ = ["ReplayTransport"]
