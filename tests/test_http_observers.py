@@ -29,8 +29,8 @@ hands its replayed answers through ``HTTPTransport.handle_request`` where that i
 on the class (``stream_replay.replay.handover``), and the fast path steps aside. Proved with
 OpenTelemetry's httpx instrumentation (``opentelemetry-instrumentation-httpx`` 0.66b2,
 Apache-2.0, instrumented globally): each replayed call's span is the one a call over real
-HTTP to a loopback server gets, an injected 503's the live 503's, a recording makes one
-span per request, a paced replay keeps its pace; and with a plain monkeypatch of the
+HTTP to a loopback server gets (with the stable HTTP conventions too), an injected 503's
+the live 503's, a recording makes one span per request, a paced replay keeps its pace; and with a plain monkeypatch of the
 handler, and through the plugin.
 
 And that nothing is given up where nothing watches: without an observer the fast path
@@ -43,6 +43,9 @@ import contextlib
 import functools
 import json
 import logging
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -450,6 +453,103 @@ def test_a_paced_replay_keeps_its_pace_through_httpx_transport(otel_http: Any) -
     assert all(arrived >= when - 0.002 for arrived, when in zip(arrivals, due, strict=True))
     # Held back and given at once, they would arrive together at the end.
     assert arrivals[-1] - arrivals[0] >= 0.9 * (due[-1] - due[0])
+
+
+#: OpenTelemetry's newer HTTP attributes (``OTEL_SEMCONV_STABILITY_OPT_IN=http/dup``: the old
+#: and the stable ones) are chosen once per process, so they are compared in a process of
+#: their own: each span as a JSON list of name, status and attributes.
+OTEL_STABLE_SCRIPT = """
+import asyncio, json, os
+import cohere
+from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from stream_replay import load_cassette, replay_client
+from tests.support.corpus import CASSETTES, chat_kwargs
+from tests.support.wire_server import Reply, WireServer
+
+EXPORTER = InMemorySpanExporter()
+PROVIDER = TracerProvider()
+PROVIDER.add_span_processor(SimpleSpanProcessor(EXPORTER))
+HTTPXClientInstrumentor().instrument(tracer_provider=PROVIDER)
+
+
+def spans():
+    found = [[s.name, s.status.status_code.name, dict(s.attributes)] for s in EXPORTER.get_finished_spans()]
+    EXPORTER.clear()
+    return found
+
+
+def consume(client, kwargs):
+    if isinstance(client, cohere.AsyncClientV2):
+        async def run():
+            return [event async for event in client.chat_stream(**kwargs)]
+        return asyncio.run(run())
+    return list(client.chat_stream(**kwargs))
+
+
+cassette = load_cassette(CASSETTES / "v2_text.yaml")
+kwargs = chat_kwargs(cassette)
+stream = cassette.interactions[0].response.stream
+result = {}
+for cls in (cohere.ClientV2, cohere.AsyncClientV2):
+    with WireServer() as server:
+        server.queue(Reply.stream(stream.body(), stream.format))
+        consume(cls(api_key="live-key", base_url=server.url), kwargs)
+        live = spans()
+    result[cls.__name__] = {
+        "live": live,
+        "url": server.url,
+        "sdk": (consume(replay_client(cassette, cls), kwargs), spans())[1],
+        "fast": (consume(replay_client(cassette, cls, fast=True), kwargs), spans())[1],
+    }
+print(json.dumps(result))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cls", [cohere.ClientV2, cohere.AsyncClientV2], ids=lambda cls: cls.__name__)
+def test_opentelemetry_httpx_stable_attributes_are_a_live_call_s(cls: type) -> None:
+    """With the stable HTTP conventions too: the same attributes as a live call, but for
+    the loopback server's address (``https://api.cohere.com`` has no explicit port, so its
+    spans have no port attributes, as production's to it have none)."""
+    pytest.importorskip(
+        "opentelemetry.instrumentation.httpx",
+        reason="opentelemetry-instrumentation-httpx is a test requirement (pyproject's test extra)",
+    )
+    env = {**os.environ, "OTEL_SEMCONV_STABILITY_OPT_IN": "http/dup"}
+    done = subprocess.run(
+        [sys.executable, "-c", OTEL_STABLE_SCRIPT],
+        cwd=sentry.ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])[cls.__name__]
+    host_port = seen["url"].removeprefix("http://")
+    ports = {"net.peer.port", "server.port", "network.peer.port"}
+    expected = [
+        [
+            name,
+            status,
+            {
+                key: value.replace(seen["url"], RECORDED_BASE).replace(host_port.split(":")[0], "api.cohere.com")
+                if isinstance(value, str)
+                else value
+                for key, value in attributes.items()
+                if key not in ports
+            },
+        ]
+        for name, status, attributes in seen["live"]
+    ]
+
+    assert len(expected) == 1
+    assert {"url.full", "http.response.status_code", "network.protocol.version"} <= set(expected[0][2])
+    assert seen["sdk"] == expected
+    assert seen["fast"] == expected
 
 
 OTEL_HTTP_CONFTEST = """
