@@ -30,8 +30,8 @@ on the class (``stream_replay.replay.handover``), and the fast path steps aside.
 OpenTelemetry's httpx instrumentation (``opentelemetry-instrumentation-httpx`` 0.66b2,
 Apache-2.0, instrumented globally): each replayed call's span is the one a call over real
 HTTP to a loopback server gets (with the stable HTTP conventions too), an injected 503's
-the live 503's, a recording makes one span per request, a paced replay keeps its pace; and with a plain monkeypatch of the
-handler, and through the plugin.
+the live 503's, a recording makes one span per request, a paced replay keeps its pace;
+and with a plain monkeypatch of the handler, and through the plugin.
 
 And that nothing is given up where nothing watches: without an observer the fast path
 is used (every event built by it).
@@ -407,8 +407,8 @@ def test_a_wrapper_over_an_httpx_handler_that_reads_no_pool_is_not_served_throug
 
 
 def test_with_httpx_own_handler_nothing_is_handed_over() -> None:
-    """The control: httpx's own handlers, unwrapped, are not wrapped."""
-    assert vars(httpx.HTTPTransport)["handle_request"].__module__ == "httpx._transports.default"
+    """The control: with httpx's own handlers in place, nothing is handed over."""
+    assert vars(httpx.HTTPTransport)["handle_request"].__module__ == "httpx._transports.default"  # none left wrapped
     assert handover.handler_wrapper(False) is None
     assert handover.handler_wrapper(True) is None
 

@@ -14,8 +14,8 @@ answer's status and headers (or the error a fault raises); httpx's own handler t
 answer into its response, and its errors into httpx's. Nothing reaches the network:
 the transport has no other pool, and opens nothing.
 
-That pool is httpx's private ``_pool``, so the handover is used only where the handler
-under the wrapper is httpx's own and reads it (every httpx since 0.18); elsewhere the
+That pool is httpx's private ``_pool`` (which httpx 0.28's handlers read), so where the
+httpx function found under the wrapper (through ``__wrapped__``) does not read it, the
 answer is given as before, without the handler. Where nothing wraps the handler, the
 cost is one look at the class.
 
