@@ -63,7 +63,7 @@ from ..cassette.model import Cassette, Stream
 from ..sdk import STREAM_METHODS, StreamKind, client_api, defined_in, event_classes, is_async_client
 from ..wire.events import TYPE_KEYS
 from ..wire.jsontext import loads as loads_json
-from .handover import handler_wrapper
+from .handover import HANDLERS, handler_wrapper
 from .matching import RequestView, view
 from .pacing import apaced, paced, schedule
 from .player import Player
@@ -232,11 +232,10 @@ def _http_observed(client: Any) -> str | None:
     if auth is not None:
         kind = type(auth)
         return _http_stepped_aside(client, f"its httpx client has an auth ({kind.__module__}.{kind.__qualname__})")
-    handler = "handle_async_request" if asynchronous else "handle_request"
+    network, handler = HANDLERS[asynchronous]
     wrapper = handler_wrapper(asynchronous)
     if wrapper is not None:  # replayed answers go through it on the SDK path (``handover``)
-        kind = httpx.AsyncHTTPTransport if asynchronous else httpx.HTTPTransport
-        return _http_stepped_aside(client, f"httpx.{kind.__qualname__}.{handler} is wrapped ({_describe(wrapper)})")
+        return _http_stepped_aside(client, f"httpx.{network.__qualname__}.{handler} is wrapped ({_describe(wrapper)})")
     mounts = getattr(http, "_mounts", None)
     for transport in [getattr(http, "_transport", None), *(mounts.values() if isinstance(mounts, dict) else ())]:
         if transport is None:

@@ -35,7 +35,7 @@ from ..sdk import defined_in
 Respond = Callable[[], httpx.Response]
 
 #: The transport class and the name of its request handler, sync and async.
-_HANDLERS: dict[bool, tuple[type, str]] = {
+HANDLERS: dict[bool, tuple[type, str]] = {
     False: (httpx.HTTPTransport, "handle_request"),
     True: (httpx.AsyncHTTPTransport, "handle_async_request"),
 }
@@ -46,7 +46,7 @@ def handler_wrapper(asynchronous: bool) -> Any | None:
     ``AsyncHTTPTransport``) on the class, when a replayed answer is to be handed over
     through it; None when the handler is httpx's own, or when the httpx function under the
     wrapper does not read the pool the handover gives it."""
-    cls, name = _HANDLERS[asynchronous]
+    cls, name = HANDLERS[asynchronous]
     handler = vars(cls).get(name)
     if handler is None or defined_in("httpx", handler):
         return None
