@@ -44,6 +44,7 @@ import functools
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import time
@@ -231,7 +232,9 @@ def test_an_auth_on_the_httpx_client_runs_for_every_call(cls: type, monkeypatch:
 
     note = install_fast_path(client, transport.player, transport.responder)
 
-    assert note is not None and note.startswith("its httpx client has an auth (httpx._auth.FunctionAuth)")
+    # The auth's class as httpx names it: ``httpx._auth.FunctionAuth`` up to 0.28, ``httpx.FunctionAuth``
+    # from 0.29 (which gives its public classes the module ``httpx``).
+    assert note is not None and re.match(r"its httpx client has an auth \(httpx\.(?:_auth\.)?FunctionAuth\), ", note)
     stream(client, chat_kwargs(cassette))
     assert len(signed) == 1
     assert built == []
